@@ -1,0 +1,1 @@
+//! Bulk creation of Omni dbt environments from CSV or JSONL.

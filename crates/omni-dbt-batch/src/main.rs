@@ -1,0 +1,2 @@
+//! The `omni-dbt-batch` command line.
+fn main() {}
