@@ -1,1 +1,3 @@
-//! Bulk creation of Omni dbt environments from CSV or JSONL.
+//! Bulk creation of Omni dbt environments from CSV or JSONL, exactly once, with a results file.
+
+pub mod record;

@@ -1,0 +1,171 @@
+//! The outcome of one input row: the vocabulary of the results file (`RowRecord`, `Status`, `ErrorKind`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use omni_dbt_core::{ConnectionId, EnvironmentId};
+use serde::{Deserialize, Serialize};
+
+/// What became of a row. Spelled in the results file exactly as the variant names in snake_case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The environment was created by this run.
+    Created,
+    /// An environment of that name already existed and was left alone (`--existing skip`).
+    Exists,
+    /// An existing environment was changed to match the row (`--existing update`).
+    Updated,
+    /// An existing environment already matched the row (`--existing update`).
+    Unchanged,
+    /// The row could not be applied; `error_kind` says why.
+    Failed,
+    /// The row did not pass validation and was not sent (`--skip-invalid`).
+    Invalid,
+    /// The row was not attempted (run aborted or interrupted).
+    Skipped,
+}
+
+impl Status {
+    /// Every status, in results-file order of the summary.
+    pub const ALL: [Status; 7] = [
+        Status::Created,
+        Status::Exists,
+        Status::Updated,
+        Status::Unchanged,
+        Status::Failed,
+        Status::Invalid,
+        Status::Skipped,
+    ];
+
+    /// The spelling in the results file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Exists => "exists",
+            Status::Updated => "updated",
+            Status::Unchanged => "unchanged",
+            Status::Failed => "failed",
+            Status::Invalid => "invalid",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Whether the row ended with an environment in place (exit code 0 territory).
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            Status::Created | Status::Exists | Status::Updated | Status::Unchanged
+        )
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("unknown status {s:?}"))
+    }
+}
+
+/// Why a row failed, was invalid or was skipped: a stable machine-readable kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The row did not pass validation.
+    Validation,
+    /// Omni answered 401: the token is wrong or revoked.
+    Auth,
+    /// Omni answered 403: no permission on the connection, or it has no dbt.
+    Forbidden,
+    /// Omni answered 404: no such connection (or environment).
+    NotFound,
+    /// Omni kept answering 429.
+    RateLimited,
+    /// Omni answered with a 5xx or another unexpected status.
+    Server,
+    /// Omni did not answer in time.
+    Timeout,
+    /// The connection failed.
+    Network,
+    /// Retries ran out.
+    Exhausted,
+    /// The run was aborted (auth failure or failure threshold) before this row.
+    Aborted,
+    /// The run was interrupted (SIGINT/SIGTERM) before this row finished.
+    Interrupted,
+    /// `--existing fail`: an environment of that name already exists.
+    Exists,
+    /// The input row changed since the results file recorded it (`--resume`).
+    Changed,
+}
+
+impl ErrorKind {
+    /// The spelling in the results file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Validation => "validation",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Server => "server",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Network => "network",
+            ErrorKind::Exhausted => "exhausted",
+            ErrorKind::Aborted => "aborted",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Exists => "exists",
+            ErrorKind::Changed => "changed",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One record of the results file: the outcome of one input row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowRecord {
+    /// 1-based index of the data row in the input.
+    pub row: u64,
+    /// Line number in the input where the row starts.
+    pub line: u64,
+    /// The row's connection (as written in the input when it is not a UUID).
+    pub connection_id: String,
+    /// The row's environment name.
+    pub name: String,
+    /// What became of the row.
+    pub status: Status,
+    /// The environment's id, for created/exists/updated/unchanged rows.
+    pub environment_id: Option<EnvironmentId>,
+    /// Requests made for this row.
+    pub attempts: u32,
+    /// The last HTTP status seen for this row.
+    pub http_status: Option<u16>,
+    /// For failed/invalid/skipped rows: a stable kind.
+    pub error_kind: Option<ErrorKind>,
+    /// For failed/invalid/skipped rows: a human message (never a secret).
+    pub error: Option<String>,
+    /// A hash of the row's request, secret values excluded.
+    pub fingerprint: String,
+}
+
+impl RowRecord {
+    /// The connection id, when the record's connection is a valid UUID.
+    pub fn connection(&self) -> Option<ConnectionId> {
+        self.connection_id.parse().ok()
+    }
+}
