@@ -1,115 +1,585 @@
-//! PLACEHOLDER: the HTTP client. Signatures fixed here; bodies are being written (issue 2).
-#![allow(missing_docs, clippy::unused_async)]
+//! The Omni dbt-environment client: its builder, the five operations, and `ensure_environment`.
 
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tracing::Instrument;
 
-use crate::error::Result;
-use crate::model::*;
+use crate::base_url::BaseUrl;
+use crate::error::{Error, Result};
+use crate::http::{ApiRequest, HttpSender, SenderConfig};
+use crate::model::{
+    ConnectionId, DeleteResponse, Environment, EnvironmentId, EnvironmentPage, EnvironmentUpdate,
+    NewEnvironment,
+};
+use crate::rate::{RateLimit, TokenLimiter};
+use crate::response::Redactor;
+use crate::retry::{self, RetryPolicy};
+use crate::tally::Counters;
 
-#[derive(Clone, Debug, Default)]
-pub struct Tally {
-    pub requests: u64,
-    pub retries: u64,
-    pub rate_limited: u64,
-    pub last_status: Option<u16>,
-}
+pub use crate::tally::Tally;
 
+/// Path of the environment collection, as logged.
+const COLLECTION_TEMPLATE: &str = "/api/v1/connections/{connectionId}/dbt/environments";
+/// Path of one environment, as logged.
+const ITEM_TEMPLATE: &str = "/api/v1/connections/{connectionId}/dbt/environments/{environmentId}";
+/// Records asked for per list page (the API's maximum).
+const PAGE_SIZE: &str = "100";
+
+/// Default whole-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `User-Agent`: `omni-dbt/<crate version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("omni-dbt/", env!("CARGO_PKG_VERSION"));
+
+/// Whether [`Client::ensure_environment`] looks for an existing environment before creating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExistenceCheck {
+    /// List the connection first; an environment of the same name is adopted, not re-created.
     LookFirst,
+    /// Create straight away: the caller already knows the name is free (it listed the connection).
     AssumeAbsent,
 }
 
+/// How [`Client::ensure_environment`] came by its environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnsureOutcome {
+    /// This call created it.
     Created,
+    /// It existed before the call (found by [`ExistenceCheck::LookFirst`]).
     Existed,
+    /// A create whose outcome was ambiguous (timeout, broken connection, 5xx) had in fact been
+    /// applied: the environment was found by name afterwards and adopted.
     Recovered,
 }
 
+/// The environment [`Client::ensure_environment`] ensured, and how.
 #[derive(Clone, Debug)]
 pub struct Ensured {
+    /// The environment as Omni returned it.
     pub environment: Environment,
+    /// Whether it was created, found, or recovered after an ambiguous create.
     pub outcome: EnsureOutcome,
 }
 
-#[derive(Default)]
-pub struct ClientBuilder;
+/// Configures a [`Client`]. Only the base URL and the token are required.
+///
+/// Defaults: timeout 30 s for the whole request, connect timeout 10 s, user agent
+/// `omni-dbt/<version>`, [`RetryPolicy::default()`], [`RateLimit::default()`] (60/min).
+#[derive(Clone, Debug, Default)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    token: Option<SecretString>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    user_agent: Option<String>,
+    retry_policy: Option<RetryPolicy>,
+    rate_limit: Option<RateLimit>,
+}
 
 impl ClientBuilder {
-    pub fn base_url(self, _url: impl AsRef<str>) -> Self {
+    /// The Omni instance: `https://acme.omniapp.co`, `https://acme.omniapp.co/api`, an instance
+    /// name (`acme`), or `http://127.0.0.1:PORT` for a local server. See [`BaseUrl`].
+    pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
+        self.base_url = Some(url.as_ref().to_owned());
         self
     }
-    pub fn token(self, _token: SecretString) -> Self {
+
+    /// The API token (an Organization API key or a Personal Access Token).
+    pub fn token(mut self, token: SecretString) -> Self {
+        self.token = Some(token);
         self
     }
-    pub fn timeout(self, _t: Duration) -> Self {
+
+    /// Timeout of a whole request, from connecting to the end of the body (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
-    pub fn connect_timeout(self, _t: Duration) -> Self {
+
+    /// Timeout of establishing a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
         self
     }
+
+    /// The `User-Agent` header (default `omni-dbt/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// How failed requests are retried (default [`RetryPolicy::default()`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+
+    /// The token's request rate (default 60/min). Clients with the same token and rate in one
+    /// process share one limiter.
+    pub fn rate_limit(mut self, rate: RateLimit) -> Self {
+        self.rate_limit = Some(rate);
+        self
+    }
+
+    /// Builds the client; [`Error::Config`] if the base URL or token is missing or unusable.
     pub fn build(self) -> Result<Client> {
-        todo!()
+        let base = BaseUrl::parse(self.base_url.as_deref().ok_or_else(|| {
+            Error::Config("no Omni base URL given (for example https://acme.omniapp.co)".into())
+        })?)?;
+        let token = self
+            .token
+            .filter(|t| !t.expose_secret().trim().is_empty())
+            .ok_or_else(|| Error::Config("no API token given (set OMNI_API_TOKEN)".into()))?;
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned());
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let http = HttpSender::new(&SenderConfig {
+            token: &token,
+            timeout,
+            connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            user_agent: &user_agent,
+            use_proxy: !base.is_loopback(),
+        })?;
+        let rate = self.rate_limit.unwrap_or_default();
+        Ok(Client {
+            shared: Arc::new(Shared {
+                limiter: TokenLimiter::shared(&token, rate),
+                http,
+                base,
+                policy: self.retry_policy.unwrap_or_default(),
+                user_agent,
+                token,
+                totals: Counters::default(),
+            }),
+            scope: Arc::new(Counters::default()),
+        })
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct Client;
+/// What every clone and scope of a client shares.
+struct Shared {
+    http: HttpSender,
+    base: BaseUrl,
+    policy: RetryPolicy,
+    limiter: Arc<TokenLimiter>,
+    user_agent: String,
+    /// Kept only to redact it from error text.
+    token: SecretString,
+    totals: Counters,
+}
+
+/// A client of Omni's dbt-environment API: validated, rate-limited, retrying.
+///
+/// Cloning is cheap and clones share the connection pool, the token's rate limiter and the
+/// run-wide [`stats`](Client::stats). `Debug` never shows the token.
+///
+/// ```
+/// use secrecy::SecretString;
+/// use omni_dbt_core::{Client, Error};
+///
+/// let client = Client::builder()
+///     .base_url("acme")
+///     .token(SecretString::from("omni_live_xyz"))
+///     .build()?;
+/// assert!(!format!("{client:?}").contains("omni_live_xyz"));
+/// assert_eq!(client.base_url().as_str(), "https://acme.omniapp.co");
+///
+/// let refused = Client::builder()
+///     .base_url("http://acme.example.com")
+///     .token(SecretString::from("omni_live_xyz"))
+///     .build();
+/// assert!(matches!(refused, Err(Error::Config(_))));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+    scope: Arc<Counters>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = &self.shared;
+        f.debug_struct("Client")
+            .field("base_url", &shared.base)
+            .field("token", &"[REDACTED]")
+            .field("timeout", &shared.http.timeout())
+            .field("user_agent", &shared.user_agent)
+            .field("retry_policy", &shared.policy)
+            .field("rate_limit", &shared.limiter.rate())
+            .finish()
+    }
+}
+
+/// Whether a request may be sent again after an error that leaves its outcome unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resend {
+    /// Sending it twice does no harm (GET, PUT, DELETE).
+    Always,
+    /// A second copy could create a duplicate (POST): re-send only when the first surely failed.
+    OnlyIfNotApplied,
+}
 
 impl Client {
+    /// A builder; see [`ClientBuilder`] for the defaults.
     pub fn builder() -> ClientBuilder {
-        ClientBuilder
+        ClientBuilder::default()
     }
+
+    /// The normalized base URL requests go to.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.shared.base
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.shared.policy
+    }
+
+    /// The limiter of this client's token, shared with every client using the same token and rate.
+    pub fn limiter(&self) -> &Arc<TokenLimiter> {
+        &self.shared.limiter
+    }
+
+    /// A clone sharing everything but with its own fresh [`Tally`] (for example one per row).
+    pub fn scoped(&self) -> Client {
+        Client {
+            shared: Arc::clone(&self.shared),
+            scope: Arc::new(Counters::default()),
+        }
+    }
+
+    /// Counts for this scope: requests sent, retries, 429s, last HTTP status seen.
+    pub fn tally(&self) -> Tally {
+        self.scope.snapshot()
+    }
+
+    /// Counts across every clone and scope of this client.
+    pub fn stats(&self) -> Tally {
+        self.shared.totals.snapshot()
+    }
+
+    /// Creates an environment (`POST`, 201). The body is validated first: an invalid one returns
+    /// [`Error::Invalid`] and nothing is sent.
+    ///
+    /// Retries only errors where the request surely was not applied (429, connection refused).
+    /// An ambiguous error (timeout, broken connection, 5xx) is returned after one send, never
+    /// re-sent blindly: use [`ensure_environment`](Self::ensure_environment) to reconcile it.
     pub async fn create_environment(
         &self,
-        _c: &ConnectionId,
-        _e: &NewEnvironment,
+        connection: &ConnectionId,
+        environment: &NewEnvironment,
     ) -> Result<Environment> {
-        todo!()
+        environment.validate().map_err(Error::Invalid)?;
+        let request = self.create_request(connection, environment)?;
+        self.execute(&request, Resend::OnlyIfNotApplied).await
     }
-    pub async fn list_environments(&self, _c: &ConnectionId) -> Result<Vec<Environment>> {
-        todo!()
+
+    /// Lists every environment of a connection, following `nextCursor` to the last page
+    /// (`pageSize=100`). Accepts the paged shape and a bare array.
+    pub async fn list_environments(&self, connection: &ConnectionId) -> Result<Vec<Environment>> {
+        let mut environments = Vec::new();
+        let mut seen_cursors = HashSet::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut request = self.request(
+                Method::GET,
+                self.collection_url(connection),
+                COLLECTION_TEMPLATE,
+            );
+            request.query.push(("pageSize", PAGE_SIZE.to_owned()));
+            if let Some(cursor) = &cursor {
+                request.query.push(("cursor", cursor.clone()));
+            }
+            let page: EnvironmentPage = self.execute(&request, Resend::Always).await?;
+            environments.extend(page.records.iter().cloned());
+            match page.next_cursor() {
+                None => return Ok(environments),
+                Some(next) if !seen_cursors.insert(next.to_owned()) => {
+                    return Err(Error::Decode(format!(
+                        "the list of environments returned cursor {next:?} twice; stopping to avoid a loop"
+                    )))
+                }
+                Some(next) => cursor = Some(next.to_owned()),
+            }
+        }
     }
+
+    /// The environment of this connection whose name is exactly `name`, if any (lists every page).
     pub async fn find_environment(
         &self,
-        _c: &ConnectionId,
-        _name: &str,
+        connection: &ConnectionId,
+        name: &str,
     ) -> Result<Option<Environment>> {
-        todo!()
+        let environments = self.list_environments(connection).await?;
+        Ok(environments.into_iter().find(|e| e.name == name))
     }
+
+    /// Updates an environment (`PUT`). Safe to retry, so every retryable error is retried.
     pub async fn update_environment(
         &self,
-        _c: &ConnectionId,
-        _id: &EnvironmentId,
-        _u: &EnvironmentUpdate,
+        connection: &ConnectionId,
+        id: &EnvironmentId,
+        update: &EnvironmentUpdate,
     ) -> Result<Environment> {
-        todo!()
+        let mut request = self.request(Method::PUT, self.item_url(connection, id), ITEM_TEMPLATE);
+        request.body = Some(encode(update)?);
+        update.secret_texts().for_each(|s| request.redactor.hide(s));
+        self.execute(&request, Resend::Always).await
     }
+
+    /// Deletes an environment (`DELETE`).
     pub async fn delete_environment(
         &self,
-        _c: &ConnectionId,
-        _id: &EnvironmentId,
+        connection: &ConnectionId,
+        id: &EnvironmentId,
     ) -> Result<DeleteResponse> {
-        todo!()
+        let request = self.request(Method::DELETE, self.item_url(connection, id), ITEM_TEMPLATE);
+        self.execute(&request, Resend::Always).await
     }
+
+    /// Creates the environment unless it exists, without ever creating it twice.
+    ///
+    /// With [`ExistenceCheck::LookFirst`] the connection is searched first and a same-named
+    /// environment is returned as [`EnsureOutcome::Existed`]. The create is then sent; when its
+    /// outcome is ambiguous (timeout, broken connection, 5xx) the client waits the backoff delay
+    /// and searches by name: found means the create was applied ([`EnsureOutcome::Recovered`]);
+    /// not found means it is sent again. Attempts count against the one retry policy.
     pub async fn ensure_environment(
         &self,
-        _c: &ConnectionId,
-        _e: &NewEnvironment,
-        _check: ExistenceCheck,
+        connection: &ConnectionId,
+        environment: &NewEnvironment,
+        check: ExistenceCheck,
     ) -> Result<Ensured> {
-        todo!()
+        environment.validate().map_err(Error::Invalid)?;
+        if check == ExistenceCheck::LookFirst {
+            if let Some(found) = self.find_environment(connection, &environment.name).await? {
+                return Ok(Ensured {
+                    environment: found,
+                    outcome: EnsureOutcome::Existed,
+                });
+            }
+        }
+        let request = self.create_request(connection, environment)?;
+        let maybe_applied = AtomicBool::new(false);
+        let lookup_failed = AtomicBool::new(false);
+        let attempt = AtomicU32::new(0);
+        let step = || async {
+            if maybe_applied.load(Ordering::SeqCst) {
+                let found = self.find_environment(connection, &environment.name).await;
+                match found {
+                    Ok(Some(found)) => {
+                        return Ok(Ensured {
+                            environment: found,
+                            outcome: EnsureOutcome::Recovered,
+                        })
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        // The lookup had its own retries; do not multiply them.
+                        lookup_failed.store(true, Ordering::SeqCst);
+                        return Err(error);
+                    }
+                }
+            }
+            let number = attempt.fetch_add(1, Ordering::SeqCst) + 1;
+            match self
+                .attempt(&request, number)
+                .await
+                .and_then(|b| decode(&b))
+            {
+                Ok(created) => Ok(Ensured {
+                    environment: created,
+                    outcome: EnsureOutcome::Created,
+                }),
+                Err(error) => {
+                    if error.is_ambiguous() {
+                        maybe_applied.store(true, Ordering::SeqCst);
+                    }
+                    Err(error)
+                }
+            }
+        };
+        retry::run(
+            &self.shared.policy,
+            |e| e.is_retryable() && !lookup_failed.load(Ordering::SeqCst),
+            |e, d| self.on_retry(e, d),
+            step,
+        )
+        .await
     }
-    pub fn scoped(&self) -> Client {
-        self.clone()
+
+    fn collection_url(&self, connection: &ConnectionId) -> String {
+        format!(
+            "{}/api/v1/connections/{connection}/dbt/environments",
+            self.shared.base
+        )
     }
-    pub fn tally(&self) -> Tally {
-        Tally::default()
+
+    fn item_url(&self, connection: &ConnectionId, id: &EnvironmentId) -> String {
+        format!("{}/{id}", self.collection_url(connection))
     }
-    pub fn stats(&self) -> Tally {
-        Tally::default()
+
+    /// A request with no query or body, whose errors hide the token.
+    fn request(&self, method: Method, url: String, template: &'static str) -> ApiRequest {
+        let mut redactor = Redactor::default();
+        redactor.hide(self.shared.token.expose_secret());
+        redactor.hide(self.shared.token.expose_secret().trim());
+        ApiRequest {
+            method,
+            url,
+            template,
+            query: Vec::new(),
+            body: None,
+            redactor,
+        }
+    }
+
+    fn create_request(
+        &self,
+        connection: &ConnectionId,
+        environment: &NewEnvironment,
+    ) -> Result<ApiRequest> {
+        let mut request = self.request(
+            Method::POST,
+            self.collection_url(connection),
+            COLLECTION_TEMPLATE,
+        );
+        request.body = Some(encode(environment)?);
+        environment
+            .secret_texts()
+            .for_each(|s| request.redactor.hide(s));
+        Ok(request)
+    }
+
+    /// Sends `request` under the retry policy and decodes the success body.
+    async fn execute<T: DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+        resend: Resend,
+    ) -> Result<T> {
+        let attempt = AtomicU32::new(0);
+        let body = retry::run(
+            &self.shared.policy,
+            |e| e.is_retryable() && (resend == Resend::Always || !e.is_ambiguous()),
+            |e, d| self.on_retry(e, d),
+            || self.attempt(request, attempt.fetch_add(1, Ordering::SeqCst) + 1),
+        )
+        .await?;
+        decode(&body)
+    }
+
+    /// One attempt: wait for the token's limiter, send, count, log.
+    async fn attempt(&self, request: &ApiRequest, number: u32) -> Result<Vec<u8>> {
+        self.shared.limiter.acquire().await;
+        let span = tracing::debug_span!(
+            "omni_request",
+            method = %request.method,
+            path = request.template,
+            attempt = number,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        async {
+            let started = tokio::time::Instant::now();
+            self.scope.request();
+            self.shared.totals.request();
+            let result = self.shared.http.send(request).await;
+            let span = tracing::Span::current();
+            span.record("latency_ms", started.elapsed().as_millis());
+            match result {
+                Ok(exchange) => {
+                    span.record("status", exchange.status);
+                    self.scope.response(exchange.status);
+                    self.shared.totals.response(exchange.status);
+                    tracing::debug!(status = exchange.status, "response received");
+                    exchange.outcome
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "request failed without a response");
+                    Err(error)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Bookkeeping before a retry: count it; after a 429, hold back every user of the token.
+    fn on_retry(&self, error: &Error, delay: Duration) {
+        self.scope.retry();
+        self.shared.totals.retry();
+        if matches!(error, Error::RateLimited { .. }) {
+            self.shared.limiter.pause(delay);
+        }
+        tracing::debug!(%error, delay_ms = delay.as_millis(), "retrying");
+    }
+}
+
+fn encode(body: &impl Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(body)
+        .map_err(|e| Error::Decode(format!("cannot encode the request body: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::Decode(format!("{e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn operation_futures_are_send() {
+        let client = Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .token(SecretString::from("t"))
+            .build()
+            .unwrap();
+        let connection = ConnectionId::new(uuid::Uuid::nil());
+        let env = NewEnvironment::new("a", "b");
+        assert_send(&client.ensure_environment(&connection, &env, ExistenceCheck::LookFirst));
+        assert_send(&client.list_environments(&connection));
+        assert_send(&client.create_environment(&connection, &env));
+    }
+
+    #[test]
+    fn missing_base_url_or_token_is_a_config_error() {
+        let no_url = Client::builder().token(SecretString::from("t")).build();
+        assert!(matches!(no_url, Err(Error::Config(m)) if m.contains("base URL")));
+        let no_token = Client::builder().base_url("acme").build();
+        assert!(matches!(no_token, Err(Error::Config(m)) if m.contains("token")));
+        let blank = Client::builder()
+            .base_url("acme")
+            .token(SecretString::from("  "))
+            .build();
+        assert!(matches!(blank, Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn scoped_clients_count_apart_but_share_stats() {
+        let client = Client::builder()
+            .base_url("acme")
+            .token(SecretString::from("t-scope"))
+            .build()
+            .unwrap();
+        let row = client.scoped();
+        row.scope.request();
+        row.shared.totals.request();
+        assert_eq!(row.tally().requests, 1);
+        assert_eq!(client.tally().requests, 0);
+        assert_eq!(client.stats().requests, 1);
     }
 }

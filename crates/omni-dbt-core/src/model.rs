@@ -98,6 +98,14 @@ impl VariableValue {
         }
     }
 
+    /// The secret text, for the client to keep it out of error messages; `None` when plain.
+    pub(crate) fn secret_text(&self) -> Option<&str> {
+        match self {
+            Self::Plain(_) => None,
+            Self::Secret(secret) => Some(secret.expose_secret()),
+        }
+    }
+
     /// The text to put on the wire. Only request serialization should call this.
     fn wire(&self) -> &str {
         match self {
@@ -237,6 +245,14 @@ impl NewEnvironment {
         self
     }
 
+    /// The secret variable values of this body (for redaction only).
+    pub(crate) fn secret_texts(&self) -> impl Iterator<Item = &str> {
+        self.variables
+            .iter()
+            .flatten()
+            .filter_map(|variable| variable.value.secret_text())
+    }
+
     /// Checks the body against Omni's rules; see [`crate::validate()`].
     pub fn validate(&self) -> Result<(), crate::ValidationErrors> {
         crate::validate::validate(self)
@@ -358,6 +374,19 @@ pub struct EnvironmentUpdate {
     /// Variables to change or add.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<VariableUpdate>>,
+}
+
+impl EnvironmentUpdate {
+    /// The secret variable values of this body (for redaction only).
+    pub(crate) fn secret_texts(&self) -> impl Iterator<Item = &str> {
+        self.variables
+            .iter()
+            .flatten()
+            .filter_map(|variable| match variable {
+                VariableUpdate::Existing { value, .. } => value.as_ref()?.secret_text(),
+                VariableUpdate::New(new) => new.value.secret_text(),
+            })
+    }
 }
 
 /// Pagination facts of a list page (`PageInfo`).

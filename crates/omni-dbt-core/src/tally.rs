@@ -1,0 +1,76 @@
+//! Request counters: [`Tally`] (a snapshot) and the atomic counters a client updates.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Counts of what a client did: for one scope ([`Client::tally`](crate::Client::tally)) or for
+/// every clone and scope together ([`Client::stats`](crate::Client::stats)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// HTTP requests sent (every attempt, every list page).
+    pub requests: u64,
+    /// Requests that were re-sends after a retryable error.
+    pub retries: u64,
+    /// 429 responses received.
+    pub rate_limited: u64,
+    /// The status of the last response received, if any.
+    pub last_status: Option<u16>,
+}
+
+/// Live counters behind a [`Tally`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
+    /// 0 while no response has been seen.
+    last_status: AtomicU32,
+}
+
+impl Counters {
+    pub(crate) fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn response(&self, status: u16) {
+        self.last_status.store(u32::from(status), Ordering::Relaxed);
+        if status == 429 {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Tally {
+        let status = self.last_status.load(Ordering::Relaxed);
+        Tally {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            last_status: u16::try_from(status).ok().filter(|s| *s != 0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_reflects_events() {
+        let counters = Counters::default();
+        assert_eq!(counters.snapshot(), Tally::default());
+        counters.request();
+        counters.response(429);
+        counters.retry();
+        counters.request();
+        counters.response(201);
+        let tally = counters.snapshot();
+        assert_eq!(
+            (tally.requests, tally.retries, tally.rate_limited),
+            (2, 1, 1)
+        );
+        assert_eq!(tally.last_status, Some(201));
+    }
+}
