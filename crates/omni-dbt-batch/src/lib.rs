@@ -4,4 +4,5 @@ pub mod checked;
 pub mod fingerprint;
 pub mod input;
 pub mod record;
+pub mod results;
 pub mod shard;

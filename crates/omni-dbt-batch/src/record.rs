@@ -110,6 +110,23 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind.
+    pub const ALL: [ErrorKind; 13] = [
+        ErrorKind::Validation,
+        ErrorKind::Auth,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::RateLimited,
+        ErrorKind::Server,
+        ErrorKind::Timeout,
+        ErrorKind::Network,
+        ErrorKind::Exhausted,
+        ErrorKind::Aborted,
+        ErrorKind::Interrupted,
+        ErrorKind::Exists,
+        ErrorKind::Changed,
+    ];
+
     /// The spelling in the results file.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -133,6 +150,17 @@ impl ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ErrorKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| format!("unknown error kind {s:?}"))
     }
 }
 

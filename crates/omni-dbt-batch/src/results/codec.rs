@@ -1,0 +1,217 @@
+//! The bytes of one results record in each format: the column list, encoding and decoding.
+
+use std::fmt;
+use std::str::FromStr;
+
+use omni_dbt_core::EnvironmentId;
+use serde::Serialize;
+
+use super::ResultsFormat;
+use crate::record::{ErrorKind, RowRecord, Status};
+
+/// The columns of the results file, in order (the CSV header and the JSONL keys).
+pub const COLUMNS: [&str; 11] = [
+    "row",
+    "line",
+    "connection_id",
+    "name",
+    "status",
+    "environment_id",
+    "attempts",
+    "http_status",
+    "error_kind",
+    "error",
+    "fingerprint",
+];
+
+/// The CSV header line, terminator included.
+pub(crate) const CSV_HEADER: &str =
+    "row,line,connection_id,name,status,environment_id,attempts,http_status,error_kind,error,fingerprint\n";
+
+/// A record as written: the fields of [`RowRecord`] in column order, borrowed, with an empty
+/// error message written as absent (CSV cannot tell an empty cell from a missing one, so both
+/// formats agree on that).
+#[derive(Serialize)]
+struct WrittenRecord<'a> {
+    row: u64,
+    line: u64,
+    connection_id: &'a str,
+    name: &'a str,
+    status: Status,
+    environment_id: Option<EnvironmentId>,
+    attempts: u32,
+    http_status: Option<u16>,
+    error_kind: Option<ErrorKind>,
+    error: Option<&'a str>,
+    fingerprint: &'a str,
+}
+
+impl<'a> From<&'a RowRecord> for WrittenRecord<'a> {
+    fn from(record: &'a RowRecord) -> Self {
+        Self {
+            row: record.row,
+            line: record.line,
+            connection_id: &record.connection_id,
+            name: &record.name,
+            status: record.status,
+            environment_id: record.environment_id,
+            attempts: record.attempts,
+            http_status: record.http_status,
+            error_kind: record.error_kind,
+            error: record.error.as_deref().filter(|error| !error.is_empty()),
+            fingerprint: &record.fingerprint,
+        }
+    }
+}
+
+/// Turns records into lines of one format, reusing one buffer.
+#[derive(Debug)]
+pub(crate) struct Encoder {
+    format: ResultsFormat,
+    buf: Vec<u8>,
+}
+
+impl Encoder {
+    /// An encoder for `format`.
+    pub fn new(format: ResultsFormat) -> Self {
+        Self {
+            format,
+            buf: Vec::with_capacity(512),
+        }
+    }
+
+    /// The bytes of `record` as one line (one CSV record), ending with `\n`.
+    pub fn encode(&mut self, record: &RowRecord) -> Result<&[u8], String> {
+        self.buf.clear();
+        let written = WrittenRecord::from(record);
+        match self.format {
+            ResultsFormat::Jsonl => {
+                serde_json::to_writer(&mut self.buf, &written).map_err(|e| e.to_string())?;
+                self.buf.push(b'\n');
+            }
+            ResultsFormat::Csv => {
+                let mut writer = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .buffer_capacity(1024)
+                    .from_writer(&mut self.buf);
+                writer.serialize(&written).map_err(|e| e.to_string())?;
+                writer.flush().map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(&self.buf)
+    }
+}
+
+/// Whether `bytes` is the CSV header line (either line ending).
+pub(crate) fn is_csv_header(bytes: &[u8]) -> bool {
+    let header = CSV_HEADER.trim_end().as_bytes();
+    bytes.strip_suffix(b"\n").map(trim_cr) == Some(header)
+}
+
+/// What to say when a CSV results file does not start with its header.
+pub(crate) fn missing_header_message() -> String {
+    format!(
+        "a CSV results file starts with the header `{}`",
+        CSV_HEADER.trim_end()
+    )
+}
+
+fn trim_cr(bytes: &[u8]) -> &[u8] {
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
+/// Parses one record (the bytes of one line, one CSV record) of `format`.
+pub(crate) fn decode(format: ResultsFormat, bytes: &[u8]) -> Result<RowRecord, String> {
+    match format {
+        ResultsFormat::Jsonl => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+        ResultsFormat::Csv => decode_csv(bytes),
+    }
+}
+
+fn decode_csv(bytes: &[u8]) -> Result<RowRecord, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .buffer_capacity(bytes.len().clamp(64, 8 * 1024))
+        .from_reader(bytes);
+    let mut fields = csv::StringRecord::new();
+    match reader.read_record(&mut fields) {
+        Ok(true) => {}
+        Ok(false) => return Err("empty record".to_owned()),
+        Err(e) => return Err(e.to_string()),
+    }
+    if fields.len() != COLUMNS.len() {
+        return Err(format!(
+            "expected {} columns ({}), found {}",
+            COLUMNS.len(),
+            COLUMNS.join(","),
+            fields.len()
+        ));
+    }
+    let cell = |i: usize| fields.get(i).unwrap_or_default();
+    Ok(RowRecord {
+        row: parse(&fields, 0)?,
+        line: parse(&fields, 1)?,
+        connection_id: cell(2).to_owned(),
+        name: cell(3).to_owned(),
+        status: parse(&fields, 4)?,
+        environment_id: parse_optional(&fields, 5)?,
+        attempts: parse(&fields, 6)?,
+        http_status: parse_optional(&fields, 7)?,
+        error_kind: parse_optional(&fields, 8)?,
+        error: Some(cell(9))
+            .filter(|error| !error.is_empty())
+            .map(str::to_owned),
+        fingerprint: cell(10).to_owned(),
+    })
+}
+
+/// Parses the cell of column `i`.
+fn parse<T>(fields: &csv::StringRecord, i: usize) -> Result<T, String>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    let cell = fields.get(i).unwrap_or_default();
+    cell.parse().map_err(|e| {
+        let column = COLUMNS.get(i).copied().unwrap_or("?");
+        format!("column {column}: cannot read {cell:?}: {e}")
+    })
+}
+
+/// Parses the cell of column `i`, an empty cell being `None`.
+fn parse_optional<T>(fields: &csv::StringRecord, i: usize) -> Result<Option<T>, String>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    match fields.get(i) {
+        None | Some("") => Ok(None),
+        Some(_) => parse(fields, i).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_header_lists_the_columns_in_order() {
+        assert_eq!(CSV_HEADER.trim_end(), COLUMNS.join(","));
+        assert!(is_csv_header(CSV_HEADER.as_bytes()));
+        assert!(is_csv_header(CSV_HEADER.replace('\n', "\r\n").as_bytes()));
+        assert!(!is_csv_header(b"row,line\n"));
+    }
+
+    #[test]
+    fn csv_decode_names_the_bad_column() {
+        let message = decode(ResultsFormat::Csv, b"1,2,c,n,made_up,,1,,,,f\n").unwrap_err();
+        assert!(message.starts_with("column status:"), "{message}");
+    }
+
+    #[test]
+    fn csv_decode_rejects_a_wrong_number_of_columns() {
+        let message = decode(ResultsFormat::Csv, b"1,2,c\n").unwrap_err();
+        assert!(message.contains("expected 11 columns"), "{message}");
+    }
+}

@@ -1,0 +1,271 @@
+//! `ResumeState`: what an earlier run recorded for each row, read back for `--resume`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use omni_dbt_core::EnvironmentId;
+
+use super::journal::{journal_path, Intent, JournalReader};
+use super::reader::ResultsReader;
+use super::{ResultsError, ResultsFormat};
+use crate::record::{RowRecord, Status};
+
+/// A request fingerprint as recorded, stored compactly: 16 bytes when it is 32 lowercase hex
+/// digits (a 128-bit hash), the text itself otherwise.
+///
+/// ```
+/// use omni_dbt_batch::results::Fingerprint;
+///
+/// let hex = "00112233445566778899aabbccddeeff";
+/// let fingerprint = Fingerprint::parse(hex);
+/// assert!(matches!(fingerprint, Fingerprint::Digest(_)));
+/// assert!(fingerprint.matches(hex));
+/// assert_eq!(fingerprint.to_string(), hex);
+/// assert!(!Fingerprint::parse("v2:abc").matches("v2:abd"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Fingerprint {
+    /// A 128-bit digest written as 32 lowercase hex digits.
+    Digest([u8; 16]),
+    /// Any other spelling, kept as written.
+    Text(Box<str>),
+}
+
+impl Fingerprint {
+    /// Stores `text` in its compact form.
+    pub fn parse(text: &str) -> Self {
+        Self::digest(text).map_or_else(|| Self::Text(text.into()), Self::Digest)
+    }
+
+    /// Whether `text` is this fingerprint.
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            Self::Digest(bytes) => Self::digest(text).as_ref() == Some(bytes),
+            Self::Text(own) => **own == *text,
+        }
+    }
+
+    fn digest(text: &str) -> Option<[u8; 16]> {
+        let hex = text.as_bytes();
+        if hex.len() != 32 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
+        Some(bytes)
+    }
+}
+
+/// The value of one lowercase hex digit.
+fn nibble(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Digest(bytes) => bytes.iter().try_for_each(|byte| write!(f, "{byte:02x}")),
+            Self::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// What an earlier run knew about one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorRow {
+    /// The status of the row's last final record; `None` if it has only an intent.
+    pub status: Option<Status>,
+    /// The environment id of the last final record.
+    pub environment_id: Option<EnvironmentId>,
+    /// Requests made for the row, per the last final record (0 without one).
+    pub attempts: u32,
+    /// The fingerprint of the latest request made or recorded for the row: the in-flight
+    /// intent's when `in_flight`, the last final record's otherwise.
+    pub fingerprint: Fingerprint,
+    /// An intent was written for the row and no final record came after it: its request may or
+    /// may not have been applied, so look the environment up before sending it again (see
+    /// [`ResumeState::intent`]).
+    pub in_flight: bool,
+}
+
+impl PriorRow {
+    fn from_record(record: RowRecord) -> Self {
+        Self {
+            status: Some(record.status),
+            environment_id: record.environment_id,
+            attempts: record.attempts,
+            fingerprint: Fingerprint::parse(&record.fingerprint),
+            in_flight: false,
+        }
+    }
+
+    /// Whether the row is settled with an environment in place (created, exists, updated or
+    /// unchanged) and nothing is in flight: `--resume` need not touch it.
+    pub fn succeeded(&self) -> bool {
+        !self.in_flight && self.status.is_some_and(Status::is_success)
+    }
+}
+
+/// The rows of an earlier run, for `--resume`: the last final record of each row from the
+/// results file, and the rows left in flight from its journal.
+///
+/// ```
+/// use omni_dbt_batch::record::{RowRecord, Status};
+/// use omni_dbt_batch::results::{Intent, IntentOp, Mode, ResultsFormat, ResultsWriter, ResumeState};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("r.jsonl");
+/// let mut writer = ResultsWriter::create(&path, ResultsFormat::Jsonl, Mode::New)?;
+/// let intent = |row: u64| Intent {
+///     row,
+///     line: row + 1,
+///     connection_id: "conn".into(),
+///     name: format!("env-{row}"),
+///     fingerprint: "00112233445566778899aabbccddeeff".into(),
+///     op: IntentOp::Create,
+/// };
+/// writer.intend(&intent(1))?;
+/// writer.record(&RowRecord {
+///     row: 1,
+///     line: 2,
+///     connection_id: "conn".into(),
+///     name: "env-1".into(),
+///     status: Status::Created,
+///     environment_id: Some(uuid::Uuid::nil().into()),
+///     attempts: 1,
+///     http_status: Some(200),
+///     error_kind: None,
+///     error: None,
+///     fingerprint: "00112233445566778899aabbccddeeff".into(),
+/// })?;
+/// writer.intend(&intent(2))?;
+/// drop(writer); // as if killed while row 2's request was in flight
+///
+/// let state = ResumeState::load(&path, ResultsFormat::Jsonl)?;
+/// assert!(state.get(1).unwrap().succeeded());
+/// assert!(state.get(2).unwrap().in_flight);
+/// assert_eq!(state.intent(2).unwrap().name, "env-2");
+/// assert!(state.get(3).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ResumeState {
+    rows: HashMap<u64, PriorRow>,
+    in_flight: HashMap<u64, Intent>,
+}
+
+impl ResumeState {
+    /// Reads the results file at `path` (in `format`) and its journal. A missing file or
+    /// journal reads as empty; a torn last record or journal line is ignored.
+    ///
+    /// An unreadable record is [`ResultsError::Corrupt`], naming the file and line.
+    pub fn load(path: impl AsRef<Path>, format: ResultsFormat) -> Result<Self, ResultsError> {
+        let path = path.as_ref();
+        let journal_path = journal_path(path);
+        // Pass 1: the offset of each row's last intent (16 bytes per journaled row).
+        let mut pending = last_intent_offsets(&journal_path)?;
+        // Pass 2: the results; a record at or after a row's last intent settles it.
+        let mut rows = HashMap::new();
+        if path.exists() {
+            let mut reader = ResultsReader::open(path, format)?;
+            while let Some(located) = reader.next_located()? {
+                let row = located.record.row;
+                if pending.get(&row).is_some_and(|&at| located.offset >= at) {
+                    pending.remove(&row);
+                }
+                rows.insert(row, PriorRow::from_record(located.record));
+            }
+        }
+        // Pass 3: the intents still pending are the rows in flight.
+        let in_flight = pending_intents(&journal_path, &pending)?;
+        for intent in in_flight.values() {
+            let prior = rows.entry(intent.row).or_insert_with(|| PriorRow {
+                status: None,
+                environment_id: None,
+                attempts: 0,
+                fingerprint: Fingerprint::Text("".into()),
+                in_flight: true,
+            });
+            prior.in_flight = true;
+            prior.fingerprint = Fingerprint::parse(&intent.fingerprint);
+        }
+        Ok(Self { rows, in_flight })
+    }
+
+    /// What the earlier run knew about `row`, if anything.
+    pub fn get(&self, row: u64) -> Option<&PriorRow> {
+        self.rows.get(&row)
+    }
+
+    /// The intent of `row` if the row is in flight: the connection and name to look up.
+    pub fn intent(&self, row: u64) -> Option<&Intent> {
+        self.in_flight.get(&row)
+    }
+
+    /// Every intent in flight, in no particular order.
+    pub fn in_flight(&self) -> impl Iterator<Item = &Intent> {
+        self.in_flight.values()
+    }
+
+    /// How many rows the earlier run knew about.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the earlier run left nothing (no file, or an empty one).
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Every row the earlier run knew about, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &PriorRow)> {
+        self.rows.iter().map(|(&row, prior)| (row, prior))
+    }
+}
+
+/// The results-file offset of each row's last intent.
+fn last_intent_offsets(journal_path: &Path) -> Result<HashMap<u64, u64>, ResultsError> {
+    let mut offsets = HashMap::new();
+    if let Some(mut journal) = JournalReader::open(journal_path)? {
+        while let Some(entry) = journal.next_entry()? {
+            let offset = offsets.entry(entry.intent.row).or_insert(0);
+            *offset = entry.results_offset.max(*offset);
+        }
+    }
+    Ok(offsets)
+}
+
+/// The last intent of each row in `pending` (those no record settled).
+fn pending_intents(
+    journal_path: &Path,
+    pending: &HashMap<u64, u64>,
+) -> Result<HashMap<u64, Intent>, ResultsError> {
+    let mut intents = HashMap::new();
+    if pending.is_empty() {
+        return Ok(intents);
+    }
+    if let Some(mut journal) = JournalReader::open(journal_path)? {
+        while let Some(entry) = journal.next_entry()? {
+            if pending.get(&entry.intent.row) == Some(&entry.results_offset) {
+                intents.insert(entry.intent.row, entry.intent);
+            }
+        }
+    }
+    Ok(intents)
+}
+
+#[cfg(test)]
+mod tests;
