@@ -503,6 +503,15 @@ impl Client {
                     self.scope.response(exchange.status);
                     self.shared.totals.response(exchange.status);
                     tracing::debug!(status = exchange.status, "response received");
+                    if let Err(Error::RateLimited {
+                        retry_after: Some(retry_after),
+                    }) = &exchange.outcome
+                    {
+                        // Told to back off: hold every user of the token back, whether or not
+                        // this request is retried.
+                        let delay = self.shared.policy.delay(0, Some(*retry_after), 0.0);
+                        self.shared.limiter.pause(delay);
+                    }
                     exchange.outcome
                 }
                 Err(error) => {

@@ -1,0 +1,137 @@
+//! The per-token rate limiter: one budget for every clone, paused by a 429 for everyone.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use omni_dbt_core::{Client, RateLimit, RetryPolicy};
+use secrecy::SecretString;
+use serde_json::json;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn one_per_minute() -> RateLimit {
+    RateLimit::PerMinute(std::num::NonZeroU32::MIN)
+}
+
+#[tokio::test]
+async fn clones_and_same_token_clients_share_one_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let client = builder(&server, "tok-shared-budget")
+        .rate_limit(one_per_minute())
+        .build()
+        .unwrap();
+    let clone = client.clone();
+    let row = client.scoped();
+    let twin = builder(&server, "tok-shared-budget")
+        .rate_limit(one_per_minute())
+        .build()
+        .unwrap();
+    let stranger = builder(&server, "tok-other-budget")
+        .rate_limit(one_per_minute())
+        .build()
+        .unwrap();
+
+    // One request takes the only slot of this minute...
+    clone.list_environments(&connection()).await.unwrap();
+
+    // ...so no clone, scope or same-token client may send now; another token may.
+    assert!(Arc::ptr_eq(client.limiter(), row.limiter()));
+    assert!(Arc::ptr_eq(client.limiter(), twin.limiter()));
+    assert!(!twin.limiter().try_acquire());
+    assert!(!row.limiter().try_acquire());
+    assert!(stranger.limiter().try_acquire());
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_through_clones_are_evenly_paced() {
+    // No network here: the limiter alone, on tokio's paused clock (600/min = one per 100 ms).
+    let client = Client::builder()
+        .base_url("http://127.0.0.1:9")
+        .token(SecretString::from("tok-paced"))
+        .rate_limit("600/min".parse().unwrap())
+        .build()
+        .unwrap();
+    let clones: Vec<Client> = (0..5).map(|_| client.scoped()).collect();
+    let start = tokio::time::Instant::now();
+
+    let mut millis = Vec::new();
+    for clone in &clones {
+        clone.limiter().acquire().await;
+        millis.push(start.elapsed().as_millis());
+    }
+
+    assert_eq!(millis, [0, 100, 200, 300, 400]);
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_pauses_the_token_even_without_a_retry() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy {
+        max_retry_after: Duration::from_secs(30),
+        ..RetryPolicy::none()
+    };
+    let client = builder(&server, "tok-429-no-retry")
+        .retry_policy(policy)
+        .build()
+        .unwrap();
+
+    let result = client.list_environments(&connection()).await;
+
+    assert_eq!(result.unwrap_err().status(), Some(429));
+    assert!(!client.scoped().limiter().try_acquire());
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_token_for_every_clone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy {
+        max_retry_after: Duration::from_secs(30),
+        max_elapsed: None,
+        ..fast_policy(2)
+    };
+    let client = builder(&server, "tok-429-pause")
+        .retry_policy(policy)
+        .build()
+        .unwrap();
+    let other = client.scoped();
+    assert!(
+        other.limiter().try_acquire(),
+        "unlimited and not paused yet"
+    );
+
+    let worker = {
+        let client = client.clone();
+        tokio::spawn(async move { client.list_environments(&connection()).await })
+    };
+    let mut paused = false;
+    for _ in 0..500 {
+        if client.tally().rate_limited == 1 && !other.limiter().try_acquire() {
+            paused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    worker.abort();
+
+    assert!(
+        paused,
+        "a 429 with Retry-After must pause the token for other clones"
+    );
+    assert_eq!(requests(&server).await.len(), 1);
+}
