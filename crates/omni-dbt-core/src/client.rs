@@ -269,7 +269,8 @@ impl Client {
         self.shared.totals.snapshot()
     }
 
-    /// Creates an environment (`POST`, 201). The body is validated first: an invalid one returns
+    /// Creates an environment (`POST`; Omni answers 201, any 2xx is accepted). The body is
+    /// validated first: an invalid one returns
     /// [`Error::Invalid`] and nothing is sent.
     ///
     /// Retries only errors where the request surely was not applied (429, connection refused).

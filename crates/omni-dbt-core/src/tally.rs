@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 pub struct Tally {
     /// HTTP requests sent (every attempt, every list page).
     pub requests: u64,
-    /// Requests that were re-sends after a retryable error.
+    /// Retries decided after a retryable error: each is a re-send, except that after an
+    /// ambiguous create it is a lookup by name first (and a re-send only if nothing is found).
     pub retries: u64,
     /// 429 responses received.
     pub rate_limited: u64,

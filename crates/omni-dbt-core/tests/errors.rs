@@ -268,6 +268,7 @@ async fn a_refused_connection_is_a_transport_error_not_sent_and_retried() {
             message,
         }) => {
             assert!(!maybe_sent);
+            assert!(message.to_lowercase().contains("connect"), "{message}");
             assert!(!message.contains("tok-refused"));
             assert!(
                 !message.contains(&address.port().to_string()),

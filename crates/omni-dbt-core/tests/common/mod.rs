@@ -44,14 +44,14 @@ pub fn fast_policy(max_attempts: u32) -> RetryPolicy {
 }
 
 /// A builder pointed at `server` with its own token (so no limiter is shared between tests),
-/// no client-side rate limit, fast retries and a 2 s timeout.
+/// no client-side rate limit, fast retries and a 10 s timeout.
 pub fn builder(server: &MockServer, token: &str) -> ClientBuilder {
     Client::builder()
         .base_url(server.uri())
         .token(SecretString::from(token.to_owned()))
         .rate_limit(RateLimit::Unlimited)
         .retry_policy(fast_policy(3))
-        .timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
 }
 
 pub fn client(server: &MockServer, token: &str) -> Client {
