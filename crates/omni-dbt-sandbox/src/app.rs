@@ -1,0 +1,56 @@
+//! The state shared by every request: store, counters, tokens, rate limiter and fault injector.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::config::{RetryAfterHeader, SandboxConfig};
+use crate::faults::FaultInjector;
+use crate::rate::RateLimiter;
+use crate::stats::{Snapshot, Stats};
+use crate::store::Store;
+
+/// Everything a running sandbox holds.
+#[derive(Debug)]
+pub(crate) struct App {
+    store: Mutex<Store>,
+    pub(crate) stats: Stats,
+    pub(crate) tokens: HashSet<String>,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) retry_after: RetryAfterHeader,
+    pub(crate) faults: FaultInjector,
+    pub(crate) default_page_size: u32,
+}
+
+impl App {
+    /// The state for a (validated) configuration.
+    pub(crate) fn new(config: &SandboxConfig) -> Self {
+        Self {
+            store: Mutex::new(Store::new(
+                config.connection_mode,
+                config.duplicate_names,
+                &config.connections,
+            )),
+            stats: Stats::default(),
+            tokens: config
+                .tokens
+                .iter()
+                .map(|t| t.expose().to_owned())
+                .collect(),
+            limiter: RateLimiter::new(config.rate_limit),
+            retry_after: config.retry_after,
+            faults: FaultInjector::new(&config.faults, config.seed),
+            default_page_size: config.default_page_size,
+        }
+    }
+
+    /// The store, locked. Never held across an `.await`.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current state.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let store = self.store();
+        self.stats.snapshot(&store)
+    }
+}
