@@ -110,6 +110,7 @@ impl CsvRows {
     fn parse_record(&self) -> RawRow {
         let mut raw = RawRow::default();
         if self.record.len() != self.columns.len() {
+            raw.broken = true;
             raw.problems.push(FieldError::new(
                 "row",
                 format!(
@@ -249,16 +250,22 @@ fn classify(text: &str, position: usize, file: &str, line: u64) -> Result<Column
             ),
         });
     }
-    let candidates = Field::ALL
-        .into_iter()
-        .flat_map(|f| [f.snake(), f.camel()])
-        .chain(["var:", "secret:"]);
+    let suggestion = match text.split_once(':') {
+        Some((prefix, name)) => {
+            closest(prefix.trim(), ["var", "secret"]).map(|p| format!("{p}:{}", name.trim()))
+        }
+        None => closest(
+            text,
+            Field::ALL.into_iter().flat_map(|f| [f.snake(), f.camel()]),
+        )
+        .map(str::to_owned),
+    };
     Err(InputError::UnknownColumn {
         file: file.to_owned(),
         line,
         column: text.to_owned(),
         position,
-        suggestion: closest(text, candidates).map(str::to_owned),
+        suggestion,
     })
 }
 
@@ -368,6 +375,15 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("t.csv:1: "), "{text}");
         assert!(text.contains("target_schema"), "{text}");
+    }
+
+    #[test]
+    fn misspelt_variable_prefix_suggests_the_right_one() {
+        let err = open_err("connection_id,name,target_schema,vars:DBT_TARGET\n");
+        assert!(
+            matches!(&err, InputError::UnknownColumn { suggestion: Some(s), .. } if s == "var:DBT_TARGET"),
+            "{err}"
+        );
     }
 
     #[test]

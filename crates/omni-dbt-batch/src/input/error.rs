@@ -114,14 +114,13 @@ pub enum InputError {
 }
 
 fn unknown_column_hint(column: &str, suggestion: Option<&str>) -> String {
-    let variable = format!(
-        "; for a variable, name the column var:{column} (plain) or secret:{column} (secret)"
-    );
+    let variable =
+        format!("for a variable, name the column var:{column} (plain) or secret:{column} (secret)");
     match suggestion {
-        Some(known) => format!("; did you mean {known:?}?{variable}"),
+        Some(known) => format!(": did you mean {known:?}? ({variable})"),
         None => format!(
-            "; known columns: connection_id, name, target_schema, target_database, target_name, \
-             target_role, owner_id{variable}"
+            "; known columns are connection_id, name, target_schema, target_database, \
+             target_name, target_role and owner_id; {variable}"
         ),
     }
 }

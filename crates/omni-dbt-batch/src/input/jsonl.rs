@@ -57,6 +57,8 @@ impl JsonlRows {
             if self.line == 1 {
                 text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
             }
+            text = text.strip_suffix(b"\n").unwrap_or(text);
+            text = text.strip_suffix(b"\r").unwrap_or(text);
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -69,7 +71,10 @@ impl JsonlRows {
 
 /// Parses one non-blank line into cells and problems.
 fn parse_line(text: &[u8], env: &EnvLookup) -> RawRow {
-    let mut raw = RawRow::default();
+    let mut raw = RawRow {
+        broken: true,
+        ..RawRow::default()
+    };
     let object = match serde_json::from_slice::<Value>(text) {
         Ok(Value::Object(object)) => object,
         Ok(other) => {
@@ -97,6 +102,7 @@ fn parse_line(text: &[u8], env: &EnvLookup) -> RawRow {
             return raw;
         }
     };
+    raw.broken = false;
     for (key, value) in object {
         read_entry(&mut raw, key, value, env);
     }

@@ -224,7 +224,7 @@ impl fmt::Display for ProblemLines<'_> {
 /// What [`InputReader`] yields: a fatal error, or a row that was read or could not be.
 pub type ReadItem = Result<Result<InputRow, RowProblem>, InputError>;
 
-type Source = Box<dyn Read + Send>;
+pub(crate) type Source = Box<dyn Read + Send>;
 
 enum Rows {
     Csv(csv::CsvRows),
@@ -338,7 +338,7 @@ impl Iterator for InputReader {
 
 /// Decides the format of an unnamed stream from its first non-blank byte (`{` = JSONL), without
 /// losing what was read.
-fn sniff(mut source: Source) -> io::Result<(Format, Source)> {
+pub(crate) fn sniff(mut source: Source) -> io::Result<(Format, Source)> {
     let mut prefix = Vec::new();
     let mut chunk = [0u8; 512];
     let format = loop {

@@ -17,6 +17,9 @@ pub(crate) struct RawRow {
     pub problems: Vec<FieldError>,
     /// The 1-based column of the first problem, when the format knows it.
     pub column: Option<u64>,
+    /// The row's shape is broken (not JSON, wrong number of fields): its cells are not worth
+    /// judging further, so Omni's rules are not applied to them.
+    pub broken: bool,
 }
 
 impl RawRow {
@@ -79,7 +82,12 @@ impl RawRow {
             }),
             _ => {
                 let mut problems = self.problems;
-                if let Err(errors) = environment.validate() {
+                let judged = if self.broken {
+                    Ok(())
+                } else {
+                    environment.validate()
+                };
+                if let Err(errors) = judged {
                     problems.extend(errors.into_iter().map(|e| FieldError {
                         field: input_spelling(format, &environment, &e.field),
                         message: e.message,
