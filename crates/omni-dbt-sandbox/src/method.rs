@@ -47,10 +47,11 @@ impl ApiMethod {
         }
     }
 
-    /// The API method for an HTTP method, or `None` for any other method.
+    /// The API method for an HTTP method (`HEAD` counts as `GET`, which axum routes it to), or
+    /// `None` for any other method.
     pub(crate) fn from_http(method: &axum::http::Method) -> Option<Self> {
         match *method {
-            axum::http::Method::GET => Some(ApiMethod::Get),
+            axum::http::Method::GET | axum::http::Method::HEAD => Some(ApiMethod::Get),
             axum::http::Method::POST => Some(ApiMethod::Post),
             axum::http::Method::PUT => Some(ApiMethod::Put),
             axum::http::Method::DELETE => Some(ApiMethod::Delete),
