@@ -1,0 +1,132 @@
+//! End to end: a run killed with SIGKILL (or interrupted with SIGINT) and then resumed creates every row exactly once.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use omni_dbt_e2e::*;
+use omni_dbt_sandbox::Sandbox;
+
+const ROWS: usize = 400;
+
+/// Starts a 400-row run at 1200 requests/min (about 20 s), kills it with SIGKILL once `kill_after`
+/// records are in the results file (at once when 0), then resumes it and checks that every row
+/// was created exactly once and that the resumed run did not re-create finished rows.
+async fn kill_then_resume(kill_after: usize) {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(ROWS, 8);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = default_results(&input);
+
+    let mut running = cli()
+        .run_against(&sandbox, &input)
+        .args(["--rate", "1200/min"])
+        .spawn();
+    if kill_after > 0 {
+        let seen = running.wait_for_records(&results, kill_after).await;
+        assert!(
+            seen >= kill_after,
+            "the run ended before {kill_after} records"
+        );
+    }
+    let killed = running.kill_9().await;
+    assert_eq!(
+        killed.code,
+        None,
+        "the run was killed by a signal\n{}",
+        killed.all()
+    );
+    let finished_before = count_records(&results);
+    assert!(
+        finished_before < ROWS,
+        "the kill came before the end ({finished_before} records)"
+    );
+
+    let posts_before = posts(&sandbox.snapshot());
+    resume_to_completion(&sandbox, &input).await;
+
+    let snapshot = sandbox.snapshot();
+    assert_all_created(&read_results(&results), &rows, &snapshot);
+    assert_eq!(snapshot.environment_count(), ROWS);
+    assert_eq!(snapshot.creates_applied, ROWS as u64);
+    let resumed_posts = posts(&snapshot) - posts_before;
+    assert!(
+        resumed_posts <= (ROWS - finished_before) as u64,
+        "the resumed run sent {resumed_posts} creates but only {} rows were unfinished",
+        ROWS - finished_before
+    );
+    assert!(
+        !journal_of(&results).exists(),
+        "the journal is gone after completion"
+    );
+}
+
+async fn resume_to_completion(sandbox: &Sandbox, input: &Path) {
+    cli()
+        .run_against(sandbox, input)
+        .unlimited_rate()
+        .arg("--resume")
+        .run()
+        .await
+        .assert_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_after_kill_before_any_record_creates_every_row_once() {
+    kill_then_resume(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_after_kill_at_the_first_record_creates_every_row_once() {
+    kill_then_resume(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_after_kill_at_100_records_creates_every_row_once() {
+    kill_then_resume(100).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_after_kill_at_300_records_creates_every_row_once() {
+    kill_then_resume(300).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_exits_130_records_unstarted_rows_interrupted_and_resume_completes() {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(200, 4);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = default_results(&input);
+
+    let mut running = cli()
+        .run_against(&sandbox, &input)
+        .args(["--rate", "600/min", "--grace", "5s"])
+        .spawn();
+    running.wait_for_records(&results, 10).await;
+    running.interrupt();
+    let interrupted = running.wait().await;
+    interrupted.assert_code(130);
+
+    let records = read_results(&results);
+    let by_row = records_by_row(&records, rows.len());
+    let skipped: Vec<_> = by_row.iter().filter(|r| r.status == "skipped").collect();
+    assert!(!skipped.is_empty(), "rows not started are recorded");
+    for record in &skipped {
+        assert_eq!(
+            record.error_kind.as_deref(),
+            Some("interrupted"),
+            "{record:?}"
+        );
+    }
+    for record in by_row.iter().filter(|r| r.status != "skipped") {
+        assert_eq!(record.status, "created", "{record:?}");
+    }
+
+    resume_to_completion(&sandbox, &input).await;
+    let snapshot = sandbox.snapshot();
+    assert_all_created(&read_results(&results), &rows, &snapshot);
+    assert_eq!(snapshot.creates_applied, rows.len() as u64);
+}
