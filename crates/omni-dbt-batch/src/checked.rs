@@ -271,6 +271,14 @@ mod tests {
     }
 
     #[test]
+    fn readers_can_move_to_another_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<InputReader>();
+        assert_send::<CheckedRows>();
+        assert_send::<Checked>();
+    }
+
+    #[test]
     fn second_and_later_duplicates_are_invalid() {
         let rows = checked(
             Format::Csv,

@@ -5,7 +5,7 @@
 //! **CSV** (`.csv`): a header row, then one environment per row. Columns: `connection_id`, `name`,
 //! `target_schema` (required), `target_database`, `target_name`, `target_role`, `owner_id`
 //! (optional; camelCase spellings such as `connectionId` are accepted too); `var:NAME` columns
-//! for plain variables and `secret:NAME` columns for secret ones. An empty cell means "absent":
+//! for plain variables and `secret:NAME` columns for secret ones. An empty (or blank) cell means "absent":
 //! no such field, or no such variable for that row (a row with no variable sends none). UTF-8
 //! with or without BOM, LF or CRLF, quoted fields (which may hold commas and newlines).
 //!
