@@ -1,2 +1,7 @@
-//! The `omni-dbt-batch` command line.
-fn main() {}
+//! The `omni-dbt-batch` command: parse arguments, dispatch, map the outcome to an exit code.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

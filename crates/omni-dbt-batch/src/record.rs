@@ -105,13 +105,11 @@ pub enum ErrorKind {
     Interrupted,
     /// `--existing fail`: an environment of that name already exists.
     Exists,
-    /// The input row changed since the results file recorded it (`--resume`).
-    Changed,
 }
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Validation,
         ErrorKind::Auth,
         ErrorKind::Forbidden,
@@ -124,7 +122,6 @@ impl ErrorKind {
         ErrorKind::Aborted,
         ErrorKind::Interrupted,
         ErrorKind::Exists,
-        ErrorKind::Changed,
     ];
 
     /// The spelling in the results file.
@@ -142,7 +139,6 @@ impl ErrorKind {
             ErrorKind::Aborted => "aborted",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Exists => "exists",
-            ErrorKind::Changed => "changed",
         }
     }
 }

@@ -1,0 +1,40 @@
+//! Diagnostics on stderr through tracing-subscriber: `-v`/`-q`, `RUST_LOG`, `--log-format`.
+
+use clap::ValueEnum;
+use tracing_subscriber::EnvFilter;
+
+/// How log lines look.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Installs the global subscriber. `RUST_LOG` wins over `-v`/`-q` when set.
+pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
+    let ours = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let others = if verbose >= 3 { "debug" } else { "warn" };
+    let default = format!(
+        "{others},omni_dbt_batch={ours},omni_dbt_core={core},omni_dbt_sandbox={sandbox}",
+        core = if verbose == 0 { "warn" } else { ours },
+        sandbox = if verbose == 0 { "warn" } else { ours },
+    );
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose > 0);
+    // A second init (tests calling main twice) is harmless: keep the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

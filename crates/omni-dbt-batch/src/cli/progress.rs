@@ -1,0 +1,192 @@
+//! Progress for people: an indicatif bar on a terminal, a log line at a steady interval elsewhere.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use omni_dbt_batch::progress::{Phase, Reporter};
+use omni_dbt_batch::record::{RowRecord, Status};
+use omni_dbt_batch::summary::Summary;
+
+/// How often a progress line is logged when stderr is not a terminal.
+pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Counts per status, shared by the bar and the log lines.
+#[derive(Default)]
+struct Counts {
+    by_status: [AtomicU64; Status::ALL.len()],
+    total: AtomicU64,
+    listed: AtomicU64,
+}
+
+impl Counts {
+    fn line(&self) -> String {
+        Status::ALL
+            .iter()
+            .zip(&self.by_status)
+            .filter_map(|(status, n)| {
+                let n = n.load(Ordering::Relaxed);
+                (n > 0).then(|| format!("{status} {n}"))
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    fn done(&self) -> u64 {
+        self.by_status
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// The CLI's reporter.
+pub struct CliReporter {
+    counts: Arc<Counts>,
+    bar: Option<ProgressBar>,
+    started: Mutex<Option<Instant>>,
+}
+
+impl CliReporter {
+    /// A bar when stderr is a terminal and not quiet; log lines otherwise (none when quiet).
+    pub fn new(quiet: bool) -> Arc<Self> {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix:10} [{bar:30}] {pos}/{len} {msg} · {per_min} · ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "per_min",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0}/min", state.per_sec() * 60.0);
+                    },
+                )
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        let reporter = Arc::new(Self {
+            counts: Arc::new(Counts::default()),
+            bar,
+            started: Mutex::new(None),
+        });
+        if !quiet && reporter.bar.is_none() {
+            reporter.spawn_log_lines();
+        }
+        reporter
+    }
+
+    fn spawn_log_lines(self: &Arc<Self>) {
+        let counts = Arc::clone(&self.counts);
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(LOG_INTERVAL);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(me) = me.upgrade() else { return };
+                let total = counts.total.load(Ordering::Relaxed);
+                if total == 0 {
+                    continue;
+                }
+                let done = counts.done();
+                let elapsed = me.elapsed();
+                let per_min = done as f64 * 60.0 / elapsed.as_secs_f64().max(0.001);
+                let eta = (per_min > 0.0).then(|| {
+                    Duration::from_secs_f64((total - done.min(total)) as f64 * 60.0 / per_min)
+                });
+                tracing::info!(
+                    "progress: {done}/{total} rows ({}), {per_min:.1} rows/min, ETA {}",
+                    counts.line(),
+                    eta.map_or_else(
+                        || "unknown".into(),
+                        |d| humantime::format_duration(round(d)).to_string()
+                    ),
+                );
+            }
+        });
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// Prints a line above the bar (or plainly when there is none).
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+fn round(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
+}
+
+impl Reporter for CliReporter {
+    fn phase(&self, phase: Phase) {
+        match phase {
+            Phase::Validating => {
+                if let Some(bar) = &self.bar {
+                    bar.set_prefix("validating");
+                }
+            }
+            Phase::Planning { connections } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_prefix("listing");
+                    bar.set_length(connections);
+                    bar.set_position(0);
+                    bar.set_message("connections");
+                } else {
+                    tracing::info!(
+                        "listing {connections} connections to find existing environments"
+                    );
+                }
+            }
+            Phase::Executing { rows } => {
+                *self.started.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                self.counts.total.store(rows, Ordering::Relaxed);
+                if let Some(bar) = &self.bar {
+                    bar.set_prefix("applying");
+                    bar.set_length(rows);
+                    bar.reset();
+                    bar.set_message("");
+                } else {
+                    tracing::info!("applying {rows} rows");
+                }
+            }
+        }
+    }
+
+    fn connection_listed(&self) {
+        self.counts.listed.fetch_add(1, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    fn row_finished(&self, record: &RowRecord) {
+        if let Some(i) = Status::ALL.iter().position(|s| *s == record.status) {
+            self.counts.by_status[i].fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(self.counts.line());
+        }
+    }
+
+    fn finished(&self, _summary: &Summary) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The sandbox from the command line: in-process for `run --sandbox`, standalone for `sandbox`.
+
+use anyhow::{Context, Result};
+use omni_dbt_batch::config::ApiKey;
+use omni_dbt_sandbox::{DuplicateNames, FaultConfig, RetryAfterHeader, Sandbox, SandboxConfig};
+
+use super::args::{RunArgs, SandboxArgs};
+
+/// A sandbox started for one run, with the keys the run should use.
+pub struct EmbeddedSandbox {
+    sandbox: Sandbox,
+    keys: Vec<ApiKey>,
+}
+
+impl EmbeddedSandbox {
+    /// The sandbox's origin.
+    pub fn base_url(&self) -> String {
+        self.sandbox.base_url()
+    }
+
+    /// The keys the sandbox accepts: the `--token-env` ones when given, else its own.
+    pub fn keys(&self) -> Vec<ApiKey> {
+        self.keys.clone()
+    }
+
+    /// Says what the sandbox holds now, then stops it.
+    pub async fn finish(self, quiet: bool) {
+        let snapshot = self.sandbox.snapshot();
+        if !quiet {
+            println!(
+                "  sandbox: {} environments created, {} duplicate names (state discarded on exit)",
+                snapshot.creates_applied, snapshot.duplicates_created
+            );
+        }
+        self.sandbox.shutdown().await;
+    }
+}
+
+fn faults(spec: Option<&str>) -> Result<FaultConfig> {
+    match spec {
+        Some(spec) => spec
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid fault spec {spec:?}: {e}")),
+        None => Ok(FaultConfig::none()),
+    }
+}
+
+/// Starts an open sandbox (every connection id exists and has dbt) for `run --sandbox`.
+pub async fn start_for_run(args: &RunArgs) -> Result<EmbeddedSandbox> {
+    let mut config = SandboxConfig::default()
+        .with_rate_limit(args.sandbox_rate_limit)
+        .with_faults(faults(args.sandbox_faults.as_deref())?)
+        .with_seed(args.sandbox_seed);
+    let keys = if args.token_env.is_empty() {
+        None
+    } else {
+        let keys = super::read_keys(&args.token_env)?;
+        for key in &keys {
+            config = config.with_token(secrecy::ExposeSecret::expose_secret(&key.token));
+        }
+        Some(keys)
+    };
+    let sandbox = Sandbox::start(config)
+        .await
+        .context("cannot start the sandbox")?;
+    let keys = keys.unwrap_or_else(|| {
+        vec![ApiKey {
+            label: "sandbox".into(),
+            token: sandbox.token().to_owned().into(),
+        }]
+    });
+    tracing::info!(base_url = %sandbox.base_url(), "running against the in-process sandbox");
+    Ok(EmbeddedSandbox { sandbox, keys })
+}
+
+/// `omni-dbt-batch sandbox`: serves until Ctrl-C or SIGTERM.
+pub async fn serve(args: SandboxArgs) -> Result<()> {
+    let mut config = SandboxConfig::default()
+        .with_port(args.port)
+        .with_rate_limit(args.rate_limit)
+        .with_faults(faults(args.faults.as_deref())?)
+        .with_seed(args.seed);
+    for token in &args.token {
+        config = config.with_token(token.as_str());
+    }
+    if args.retry_after {
+        config = config.with_retry_after(RetryAfterHeader::Sent);
+    }
+    if args.reject_duplicates {
+        config = config.with_duplicate_names(DuplicateNames::Reject);
+    }
+    omni_dbt_sandbox::serve_until_ctrl_c(config)
+        .await
+        .context("the sandbox stopped with an error")
+}

@@ -1,0 +1,214 @@
+//! Everything a run needs to know, as plain data: the library's counterpart of the CLI flags.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use omni_dbt_core::{RateLimit, RetryPolicy};
+use secrecy::SecretString;
+
+use crate::input::{Format, InputSource};
+use crate::shard::Shard;
+use crate::stop::StopHandle;
+
+/// Default number of requests in flight at once (`--concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Default bound on how long in-flight rows may finish after an interrupt (`--grace`).
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+/// Default number of invalid rows listed before the count (`validate`, and `run` before it aborts).
+pub const DEFAULT_MAX_LISTED_PROBLEMS: usize = 50;
+
+/// One API key and where it came from. `Debug` shows the label, never the token.
+#[derive(Clone)]
+pub struct ApiKey {
+    /// A name for logs and summaries, such as the environment variable it was read from.
+    pub label: String,
+    /// The token itself.
+    pub token: SecretString,
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("label", &self.label)
+            .field("token", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// What to do with a row whose (connection, name) already exists in Omni (`--existing`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExistingPolicy {
+    /// Leave it alone and record `exists` with its id (the default).
+    #[default]
+    Skip,
+    /// Record the row as `failed` (kind `exists`).
+    Fail,
+    /// Update it to match the row: `updated`, or `unchanged` when it already matches.
+    Update,
+    /// Do not list connections first; create every row (Omni may then hold duplicates).
+    Ignore,
+}
+
+impl FromStr for ExistingPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "skip" => Ok(Self::Skip),
+            "fail" => Ok(Self::Fail),
+            "update" => Ok(Self::Update),
+            "ignore" => Ok(Self::Ignore),
+            other => Err(format!(
+                "unknown --existing policy {other:?}: expected skip, fail, update or ignore"
+            )),
+        }
+    }
+}
+
+/// How to treat a results file that already exists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResultsMode {
+    /// Refuse to start if it exists (the default).
+    #[default]
+    New,
+    /// Continue from it: skip finished rows, reconcile rows left in flight (`--resume`).
+    Resume,
+    /// Overwrite it (`--force`).
+    Force,
+}
+
+/// When to abort a run that is going badly (`--max-failures N` or `P%`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FailureThreshold {
+    /// Abort once more than this many rows have failed.
+    Count(u64),
+    /// Abort once more than this percentage of the run's rows have failed.
+    Percent(f64),
+}
+
+impl FailureThreshold {
+    /// The largest number of failed rows tolerated in a run of `rows` rows.
+    ///
+    /// ```
+    /// use omni_dbt_batch::config::FailureThreshold;
+    /// let t: FailureThreshold = "5%".parse().unwrap();
+    /// assert_eq!(t.allowed(1000), 50);
+    /// assert_eq!("3".parse::<FailureThreshold>().unwrap().allowed(1000), 3);
+    /// ```
+    pub fn allowed(self, rows: u64) -> u64 {
+        match self {
+            FailureThreshold::Count(n) => n,
+            FailureThreshold::Percent(p) => (rows as f64 * p / 100.0).floor() as u64,
+        }
+    }
+}
+
+impl FromStr for FailureThreshold {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Some(percent) = s.strip_suffix('%') {
+            let p: f64 = percent
+                .trim()
+                .parse()
+                .map_err(|_| format!("invalid percentage {s:?}: expected e.g. 5%"))?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(format!("percentage {s:?} must be between 0% and 100%"));
+            }
+            return Ok(Self::Percent(p));
+        }
+        s.parse().map(Self::Count).map_err(|_| {
+            format!("invalid --max-failures {s:?}: expected a count (10) or a percentage (5%)")
+        })
+    }
+}
+
+/// Whether the run writes to Omni.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Create and update environments (the default).
+    #[default]
+    Apply,
+    /// Validate and plan (lists are read), but send no write and write no results file.
+    DryRun,
+}
+
+/// Rows that fail validation: stop the run (the default) or record them `invalid` and go on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InvalidRows {
+    /// Any invalid row stops the run before anything is sent (exit 2).
+    #[default]
+    Refuse,
+    /// Invalid rows are recorded `invalid`; valid rows go ahead (`--skip-invalid`).
+    Skip,
+}
+
+/// A run's configuration. Build one with [`RunConfig::new`] and adjust the public fields.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The input file, or stdin.
+    pub input: InputSource,
+    /// The input's format; `None` = from the extension (or sniffed for stdin).
+    pub format: Option<Format>,
+    /// The results file; `None` = `<input stem>.results.csv` next to the input.
+    pub results_path: Option<PathBuf>,
+    /// What to do when the results file exists.
+    pub results_mode: ResultsMode,
+    /// Omni's base URL (origin, with or without `/api`, or an instance name).
+    pub base_url: String,
+    /// The API keys; each gets its own rate limiter and share of the workers.
+    pub keys: Vec<ApiKey>,
+    /// Requests in flight at once, across all keys.
+    pub concurrency: usize,
+    /// Requests per minute per key.
+    pub rate: RateLimit,
+    /// Retry policy for every request.
+    pub retry: RetryPolicy,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// What to do with rows that already exist.
+    pub existing: ExistingPolicy,
+    /// Apply, or only plan.
+    pub write_mode: WriteMode,
+    /// Refuse or skip invalid rows.
+    pub invalid_rows: InvalidRows,
+    /// Only the rows of this shard.
+    pub shard: Option<Shard>,
+    /// Abort when this many rows have failed.
+    pub max_failures: Option<FailureThreshold>,
+    /// How long in-flight rows may finish after an interrupt.
+    pub grace: Duration,
+    /// Invalid rows listed in an error before the count.
+    pub max_listed_problems: usize,
+    /// Stops the run when triggered (the CLI wires SIGINT/SIGTERM to it).
+    pub stop: StopHandle,
+}
+
+impl RunConfig {
+    /// A configuration with every default, for `input` against `base_url` with `keys`.
+    pub fn new(input: InputSource, base_url: impl Into<String>, keys: Vec<ApiKey>) -> Self {
+        Self {
+            input,
+            format: None,
+            results_path: None,
+            results_mode: ResultsMode::default(),
+            base_url: base_url.into(),
+            keys,
+            concurrency: DEFAULT_CONCURRENCY,
+            rate: RateLimit::default(),
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(30),
+            existing: ExistingPolicy::default(),
+            write_mode: WriteMode::default(),
+            invalid_rows: InvalidRows::default(),
+            shard: None,
+            max_failures: None,
+            grace: DEFAULT_GRACE,
+            max_listed_problems: DEFAULT_MAX_LISTED_PROBLEMS,
+            stop: StopHandle::new(),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! What a finished run reports: counts per status, request totals, how it ended.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::record::Status;
+use crate::stop::StopReason;
+
+/// How a run ended, which decides the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every row ended created, exists, updated or unchanged (exit 0).
+    Succeeded,
+    /// The run finished but some rows failed, were invalid or skipped (exit 1).
+    SomeRowsFailed,
+    /// The run stopped early: a 401, or `--max-failures` exceeded (exit 3).
+    Aborted,
+    /// SIGINT/SIGTERM (exit 130).
+    Interrupted,
+}
+
+impl RunOutcome {
+    /// The process exit code DESIGN.md assigns to this outcome.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            RunOutcome::Succeeded => 0,
+            RunOutcome::SomeRowsFailed => 1,
+            RunOutcome::Aborted => 3,
+            RunOutcome::Interrupted => 130,
+        }
+    }
+}
+
+/// The totals of a run, printed at the end and written by `--summary-json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// How the run ended.
+    pub outcome: RunOutcome,
+    /// Why it stopped early, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    /// Rows in this run (the shard's rows when sharding).
+    pub rows: u64,
+    /// Rows per final status (every status present, zero included).
+    pub counts: BTreeMap<Status, u64>,
+    /// Rows whose outcome was already in the results file (`--resume`) and were not touched.
+    pub resumed: u64,
+    /// Wall time of the run.
+    #[serde(serialize_with = "seconds")]
+    pub elapsed: Duration,
+    /// HTTP requests sent, list pages and retries included.
+    pub requests: u64,
+    /// Requests that were retries.
+    pub retries: u64,
+    /// 429 responses seen.
+    pub rate_limited: u64,
+    /// The results file, unless this was a dry run.
+    pub results_path: Option<PathBuf>,
+    /// Whether nothing was written to Omni (`--dry-run`).
+    pub dry_run: bool,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+impl Summary {
+    /// The count for one status.
+    pub fn count(&self, status: Status) -> u64 {
+        self.counts.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Rows that ended well (created, exists, updated, unchanged).
+    pub fn succeeded(&self) -> u64 {
+        Status::ALL
+            .into_iter()
+            .filter(|s| s.is_success())
+            .map(|s| self.count(s))
+            .sum()
+    }
+
+    /// Rows created per minute of wall time.
+    pub fn rate_per_minute(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.count(Status::Created) as f64 * 60.0 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Counts by status, in the fixed order of [`Status::ALL`], all present.
+pub fn empty_counts() -> BTreeMap<Status, u64> {
+    Status::ALL.into_iter().map(|s| (s, 0)).collect()
+}
+
+/// The outcome of a run from its counts and stop reason.
+pub fn outcome(counts: &BTreeMap<Status, u64>, stop: Option<StopReason>) -> RunOutcome {
+    match stop {
+        Some(StopReason::Interrupted) => RunOutcome::Interrupted,
+        Some(StopReason::AuthFailed | StopReason::TooManyFailures) => RunOutcome::Aborted,
+        None if counts.iter().any(|(s, n)| !s.is_success() && *n > 0) => RunOutcome::SomeRowsFailed,
+        None => RunOutcome::Succeeded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(pairs: &[(Status, u64)]) -> BTreeMap<Status, u64> {
+        let mut counts = empty_counts();
+        counts.extend(pairs.iter().copied());
+        counts
+    }
+
+    #[test]
+    fn all_successes_succeed_and_any_failure_is_exit_one() {
+        let ok = counts(&[(Status::Created, 3), (Status::Exists, 1)]);
+        assert_eq!(outcome(&ok, None), RunOutcome::Succeeded);
+        let failed = counts(&[(Status::Created, 3), (Status::Invalid, 1)]);
+        assert_eq!(outcome(&failed, None).exit_code(), 1);
+    }
+
+    #[test]
+    fn stops_decide_the_outcome_whatever_the_counts() {
+        let ok = counts(&[(Status::Created, 3)]);
+        assert_eq!(outcome(&ok, Some(StopReason::AuthFailed)).exit_code(), 3);
+        assert_eq!(
+            outcome(&ok, Some(StopReason::TooManyFailures)).exit_code(),
+            3
+        );
+        assert_eq!(outcome(&ok, Some(StopReason::Interrupted)).exit_code(), 130);
+    }
+}
