@@ -61,12 +61,12 @@ pub enum RunError {
     )]
     NoKeys,
     /// The client could not be built (base URL, TLS...).
-    #[error("cannot use the Omni API at {base_url:?}: {source}")]
+    #[error("cannot use the Omni API at {base_url:?}: {error}")]
     Client {
         /// The base URL given.
         base_url: String,
         /// Why.
-        source: omni_dbt_core::Error,
+        error: omni_dbt_core::Error,
     },
     /// A background task failed unexpectedly.
     #[error("internal error: {0}")]
@@ -413,9 +413,9 @@ fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {
                 .retry_policy(config.retry)
                 .rate_limit(config.rate)
                 .build()
-                .map_err(|source| RunError::Client {
+                .map_err(|error| RunError::Client {
                     base_url: config.base_url.clone(),
-                    source,
+                    error,
                 })?;
             Ok(KeyClient {
                 label: key.label.clone(),
