@@ -24,3 +24,12 @@ validate FILE="fixtures/environments.csv":
 # Run the standalone sandbox on 127.0.0.1:8787.
 sandbox *ARGS:
     cargo run --release -p omni-dbt-batch -- sandbox {{ARGS}}
+
+# Benchmarks (issue 5): builds the release runner, runs every scenario against the in-process
+# sandbox, prints one table and writes target/bench/results.json. `just bench rate` runs one.
+bench *SCENARIOS:
+    cargo run --release -p omni-dbt-bench --locked -- {{ if SCENARIOS == "" { "all" } else { "run " + SCENARIOS } }}
+
+# Write a generated input CSV under target/bench/ (deterministic for a seed).
+gen ROWS CONNECTIONS="10" SEED="1":
+    cargo run --release -p omni-dbt-bench --locked -- gen --rows {{ROWS}} --connections {{CONNECTIONS}} --seed {{SEED}}
