@@ -1,0 +1,160 @@
+//! End to end: a wrong token aborts the run, forbidden and missing connections fail only their own rows, and `--max-failures` aborts a failing run.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use omni_dbt_e2e::*;
+use omni_dbt_sandbox::{ApiMethod, SeedConnection};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_token_aborts_with_exit_3_sends_no_create_and_skips_every_row() {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let connections_count = 5;
+    let rows = spread_rows(30, connections_count);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .env("OMNI_API_TOKEN", "not-the-sandbox-token")
+        .run()
+        .await;
+    out.assert_code(3);
+    assert!(
+        out.mentions("401"),
+        "the output names the 401\n{}",
+        out.all()
+    );
+
+    let snapshot = sandbox.snapshot();
+    assert_eq!(
+        posts(&snapshot),
+        0,
+        "no create is sent with a rejected token"
+    );
+    assert!(
+        snapshot.total_requests() <= connections_count as u64,
+        "the run stops at the first 401 ({} requests)",
+        snapshot.total_requests()
+    );
+    assert!(snapshot.requests_with(ApiMethod::Get, 401) >= 1);
+    let records = read_results(&default_results(&input));
+    for record in records_by_row(&records, rows.len()) {
+        assert_eq!(record.status, "skipped", "{record:?}");
+        assert_eq!(record.error_kind.as_deref(), Some("aborted"), "{record:?}");
+        assert_eq!(record.environment_id, None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_of_forbidden_and_missing_connections_fail_alone_and_others_are_created() {
+    let [forbidden, missing, good_a, good_b] = [(); 4].map(|_| uuid::Uuid::new_v4());
+    let config = fast_sandbox()
+        .with_connection(SeedConnection::without_dbt(forbidden))
+        .with_connection(SeedConnection::missing(missing));
+    let sandbox = start_sandbox(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = rows_over(20, &[forbidden, missing, good_a, good_b]);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .run()
+        .await;
+    out.assert_code(1);
+
+    let snapshot = sandbox.snapshot();
+    let records = read_results(&default_results(&input));
+    let mut created = 0;
+    for (record, row) in records_by_row(&records, rows.len()).into_iter().zip(&rows) {
+        let expected_kind = if row.connection_id == forbidden {
+            Some("forbidden")
+        } else if row.connection_id == missing {
+            Some("not_found")
+        } else {
+            None
+        };
+        match expected_kind {
+            Some(kind) => {
+                assert_eq!(record.status, "failed", "{record:?}");
+                assert_eq!(record.error_kind.as_deref(), Some(kind), "{record:?}");
+                assert_eq!(record.environment_id, None);
+            }
+            None => {
+                created += 1;
+                assert_eq!(record.status, "created", "{record:?}");
+                assert_eq!(
+                    record.environment_id,
+                    Some(sandbox_id(&snapshot, row.connection_id, &row.name))
+                );
+            }
+        }
+    }
+    assert_eq!(created, 10);
+    assert_eq!(
+        posts(&snapshot),
+        created,
+        "creates went only to the connections that can take them"
+    );
+    assert!(snapshot.environments_in(forbidden).is_empty());
+    assert!(snapshot.environments_in(missing).is_empty());
+    assert_eq!(snapshot.duplicates_created, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
+    let forbidden = uuid::Uuid::new_v4();
+    let sandbox =
+        start_sandbox(fast_sandbox().with_connection(SeedConnection::without_dbt(forbidden))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = rows_over(20, &[forbidden]);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    // `--existing ignore`: no listing, so each row's own create meets the 403; one at a time so
+    // the abort point is exact.
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .args([
+            "--existing",
+            "ignore",
+            "--concurrency",
+            "1",
+            "--max-failures",
+            "5",
+        ])
+        .run()
+        .await;
+    out.assert_code(3);
+
+    let records = read_results(&default_results(&input));
+    let records = records_by_row(&records, rows.len());
+    let failed: Vec<_> = records.iter().filter(|r| r.status == "failed").collect();
+    let skipped: Vec<_> = records.iter().filter(|r| r.status == "skipped").collect();
+    assert_eq!(
+        failed.len(),
+        6,
+        "the run aborts when more than 5 rows have failed"
+    );
+    assert_eq!(failed.len() + skipped.len(), rows.len());
+    for record in &failed {
+        assert_eq!(
+            record.error_kind.as_deref(),
+            Some("forbidden"),
+            "{record:?}"
+        );
+    }
+    for record in &skipped {
+        assert_eq!(record.error_kind.as_deref(), Some("aborted"), "{record:?}");
+    }
+    let last_failed = failed.iter().map(|r| r.row).max().unwrap();
+    let first_skipped = skipped.iter().map(|r| r.row).min().unwrap();
+    assert!(
+        last_failed < first_skipped,
+        "rows after the abort are the skipped ones"
+    );
+    let sent = posts(&sandbox.snapshot());
+    assert!(
+        (1..=failed.len() as u64).contains(&sent),
+        "only failed rows were sent ({sent} creates), skipped rows never"
+    );
+}
