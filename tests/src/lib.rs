@@ -387,15 +387,18 @@ impl Cli {
         self
     }
 
-    /// `run INPUT --base-url <sandbox> --backoff-initial 5ms --backoff-max 50ms` with
-    /// `OMNI_API_TOKEN` set to the sandbox's token.
+    /// `run INPUT --base-url <sandbox>` with `OMNI_API_TOKEN` set to the sandbox's token and
+    /// short retry delays (5 ms doubling up to 50 ms), set through their environment twins
+    /// `OMNI_DBT_BACKOFF_INITIAL`/`OMNI_DBT_BACKOFF_MAX` so that a test's own
+    /// `--backoff-initial`/`--backoff-max` flags take precedence.
     pub fn run_against(self, sandbox: &Sandbox, input: impl AsRef<OsStr>) -> Self {
         self.arg("run")
             .arg(input)
             .arg("--base-url")
             .arg(sandbox.base_url())
-            .args(["--backoff-initial", "5ms", "--backoff-max", "50ms"])
             .env("OMNI_API_TOKEN", sandbox.token())
+            .env("OMNI_DBT_BACKOFF_INITIAL", "5ms")
+            .env("OMNI_DBT_BACKOFF_MAX", "50ms")
     }
 
     /// `--rate unlimited`.

@@ -158,3 +158,43 @@ async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
         "only failed rows were sent ({sent} creates), skipped rows never"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_on_create_aborts_with_exit_3_and_skips_the_rows_not_sent() {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(40, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    // `--existing ignore` skips the listing, so the first creates meet the 401.
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .env("OMNI_API_TOKEN", "revoked-token")
+        .args(["--existing", "ignore", "--concurrency", "4"])
+        .run()
+        .await;
+    out.assert_code(3);
+    assert!(out.mentions("401"), "{}", out.all());
+
+    let snapshot = sandbox.snapshot();
+    let sent = posts(&snapshot);
+    assert!(
+        (1..=4).contains(&sent),
+        "at most the creates in flight were sent ({sent})"
+    );
+    assert_eq!(snapshot.environment_count(), 0);
+    let records = read_results(&default_results(&input));
+    let records = records_by_row(&records, rows.len());
+    let mut skipped = 0;
+    for record in records {
+        match record.status.as_str() {
+            "failed" => assert_eq!(record.error_kind.as_deref(), Some("auth"), "{record:?}"),
+            "skipped" => {
+                skipped += 1;
+                assert_eq!(record.error_kind.as_deref(), Some("aborted"), "{record:?}");
+            }
+            other => panic!("unexpected status {other}: {record:?}"),
+        }
+    }
+    assert!(skipped >= rows.len() - 4, "the rows never sent are skipped");
+}

@@ -145,3 +145,28 @@ async fn the_jsonl_fixture_is_created_in_full() {
         .count();
     fixture_is_created("environments.jsonl", data_rows).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jsonl_results_path_gets_one_json_record_per_row() {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(20, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = dir.path().join("out.jsonl");
+    let run = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .arg("--results")
+        .arg(&results);
+    check_created(&rows, run, &results, &sandbox).await;
+    let text = std::fs::read_to_string(&results).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        rows.len(),
+        "no header, one line per row"
+    );
+    assert!(
+        !default_results(&input).exists(),
+        "only the requested file is written"
+    );
+}

@@ -1,0 +1,120 @@
+//! End to end: the runner keeps to its rate limit, copes with a server limit below its own, and `--shard K/N` splits the work without overlap.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use omni_dbt_e2e::*;
+use omni_dbt_sandbox::RateLimit;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_at_the_server_rate_gets_no_429_and_takes_as_long_as_the_rate_requires() {
+    let sandbox = start_sandbox(fast_sandbox().with_rate_limit(RateLimit::per_minute(600))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(60, 3);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .args(["--rate", "600/min"])
+        .run()
+        .await;
+    out.assert_code(0);
+
+    let snapshot = sandbox.snapshot();
+    assert_eq!(
+        snapshot.rate_limited, 0,
+        "the runner never went over the limit"
+    );
+    assert_all_created(&read_results(&default_results(&input)), &rows, &snapshot);
+    // 600/min is one request per 100 ms: n requests need at least (n - 1) * 100 ms.
+    let requests = snapshot.total_requests();
+    assert!(requests >= rows.len() as u64);
+    let floor = Duration::from_millis(100 * (requests - 1)) - Duration::from_millis(300);
+    assert!(
+        out.elapsed >= floor,
+        "{requests} requests at 600/min took {:?}, less than {floor:?}",
+        out.elapsed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_limit_below_the_runner_rate_is_absorbed_by_backoff_without_losing_rows() {
+    // 20 requests per second per token; the runner sends as fast as it can.
+    let limit: RateLimit = "20/s".parse().unwrap();
+    let sandbox = start_sandbox(fast_sandbox().with_rate_limit(limit)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(60, 3);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .args([
+            "--backoff-initial",
+            "200ms",
+            "--backoff-max",
+            "1s",
+            "--max-attempts",
+            "20",
+        ])
+        .run()
+        .await;
+    out.assert_code(0);
+
+    let snapshot = sandbox.snapshot();
+    assert!(
+        snapshot.rate_limited > 0,
+        "the server limit was actually hit"
+    );
+    assert_all_created(&read_results(&default_results(&input)), &rows, &snapshot);
+    assert_eq!(snapshot.creates_applied, rows.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_shards_together_create_every_row_once_and_keep_each_connection_in_one_shard() {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(60, 12);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let shard = |k: u32| {
+        cli()
+            .run_against(&sandbox, &input)
+            .unlimited_rate()
+            .arg("--shard")
+            .arg(format!("{k}/3"))
+            .run()
+    };
+    let (one, two, three) = tokio::join!(shard(1), shard(2), shard(3));
+    for out in [&one, &two, &three] {
+        out.assert_code(0);
+    }
+
+    let mut all = Vec::new();
+    let mut shard_of_row = BTreeMap::new();
+    let mut shards_of_connection: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    for k in 1..=3 {
+        let results = dir.path().join(format!("envs.shard-{k}-of-3.results.csv"));
+        for record in read_results(&results) {
+            if let Some(other) = shard_of_row.insert(record.row, k) {
+                panic!("row {} is in shard {other} and shard {k}", record.row);
+            }
+            shards_of_connection
+                .entry(record.connection_id.clone())
+                .or_default()
+                .insert(k);
+            all.push(record);
+        }
+    }
+    let snapshot = sandbox.snapshot();
+    assert_all_created(&all, &rows, &snapshot);
+    assert_eq!(snapshot.creates_applied, rows.len() as u64);
+    assert_eq!(shards_of_connection.len(), 12);
+    for (connection, shards) in &shards_of_connection {
+        assert_eq!(
+            shards.len(),
+            1,
+            "connection {connection} is split over shards {shards:?}"
+        );
+    }
+}
