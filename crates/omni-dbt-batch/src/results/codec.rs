@@ -130,16 +130,7 @@ pub(crate) fn decode(format: ResultsFormat, bytes: &[u8]) -> Result<RowRecord, S
 }
 
 fn decode_csv(bytes: &[u8]) -> Result<RowRecord, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .buffer_capacity(bytes.len().clamp(64, 8 * 1024))
-        .from_reader(bytes);
-    let mut fields = csv::StringRecord::new();
-    match reader.read_record(&mut fields) {
-        Ok(true) => {}
-        Ok(false) => return Err("empty record".to_owned()),
-        Err(e) => return Err(e.to_string()),
-    }
+    let fields = split_csv(bytes)?;
     if fields.len() != COLUMNS.len() {
         return Err(format!(
             "expected {} columns ({}), found {}",
@@ -148,46 +139,93 @@ fn decode_csv(bytes: &[u8]) -> Result<RowRecord, String> {
             fields.len()
         ));
     }
-    let cell = |i: usize| fields.get(i).unwrap_or_default();
+    let mut fields = fields.into_iter();
+    let mut next = || fields.next().unwrap_or_default();
     Ok(RowRecord {
-        row: parse(&fields, 0)?,
-        line: parse(&fields, 1)?,
-        connection_id: cell(2).to_owned(),
-        name: cell(3).to_owned(),
-        status: parse(&fields, 4)?,
-        environment_id: parse_optional(&fields, 5)?,
-        attempts: parse(&fields, 6)?,
-        http_status: parse_optional(&fields, 7)?,
-        error_kind: parse_optional(&fields, 8)?,
-        error: Some(cell(9))
-            .filter(|error| !error.is_empty())
-            .map(str::to_owned),
-        fingerprint: cell(10).to_owned(),
+        row: parse(0, next())?,
+        line: parse(1, next())?,
+        connection_id: next(),
+        name: next(),
+        status: parse(4, next())?,
+        environment_id: parse_optional(5, next())?,
+        attempts: parse(6, next())?,
+        http_status: parse_optional(7, next())?,
+        error_kind: parse_optional(8, next())?,
+        error: Some(next()).filter(|error| !error.is_empty()),
+        fingerprint: next(),
     })
 }
 
-/// Parses the cell of column `i`.
-fn parse<T>(fields: &csv::StringRecord, i: usize) -> Result<T, String>
+/// Splits one CSV record into its fields: RFC 4180, as the `csv` crate writes it (`,`
+/// separators, `"` quotes with `""` inside, a `\n` or `\r\n` terminator).
+///
+/// The `csv` crate's reader would do, but building one per record costs more than the parse.
+fn split_csv(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let line = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let line = trim_cr(line);
+    let text = std::str::from_utf8(line).map_err(|e| format!("not UTF-8: {e}"))?;
+    let mut fields = Vec::with_capacity(COLUMNS.len());
+    let mut rest = text;
+    loop {
+        let (field, after) = match rest.strip_prefix('"') {
+            Some(quoted) => split_quoted(quoted)?,
+            None => match rest.split_once(',') {
+                Some((field, after)) => (field.to_owned(), Some(after)),
+                None => (rest.to_owned(), None),
+            },
+        };
+        fields.push(field);
+        match after {
+            Some(after) => rest = after,
+            None => return Ok(fields),
+        }
+    }
+}
+
+/// Reads a quoted field (its opening quote already taken): the field and what follows its
+/// separator, `None` at the end of the record.
+fn split_quoted(mut rest: &str) -> Result<(String, Option<&str>), String> {
+    let mut field = String::new();
+    loop {
+        let Some((chunk, after)) = rest.split_once('"') else {
+            return Err("a quoted field has no closing quote".to_owned());
+        };
+        field.push_str(chunk);
+        if let Some(after) = after.strip_prefix('"') {
+            field.push('"');
+            rest = after;
+            continue;
+        }
+        return match after.strip_prefix(',') {
+            Some(after) => Ok((field, Some(after))),
+            None if after.is_empty() => Ok((field, None)),
+            None => Err("text after the closing quote of a field".to_owned()),
+        };
+    }
+}
+
+/// Parses `cell`, the value of column `i`.
+fn parse<T>(i: usize, cell: String) -> Result<T, String>
 where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    let cell = fields.get(i).unwrap_or_default();
     cell.parse().map_err(|e| {
         let column = COLUMNS.get(i).copied().unwrap_or("?");
         format!("column {column}: cannot read {cell:?}: {e}")
     })
 }
 
-/// Parses the cell of column `i`, an empty cell being `None`.
-fn parse_optional<T>(fields: &csv::StringRecord, i: usize) -> Result<Option<T>, String>
+/// Parses `cell`, the value of column `i`, an empty cell being `None`.
+fn parse_optional<T>(i: usize, cell: String) -> Result<Option<T>, String>
 where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    match fields.get(i) {
-        None | Some("") => Ok(None),
-        Some(_) => parse(fields, i).map(Some),
+    if cell.is_empty() {
+        Ok(None)
+    } else {
+        parse(i, cell).map(Some)
     }
 }
 
@@ -207,6 +245,19 @@ mod tests {
     fn csv_decode_names_the_bad_column() {
         let message = decode(ResultsFormat::Csv, b"1,2,c,n,made_up,,1,,,,f\n").unwrap_err();
         assert!(message.starts_with("column status:"), "{message}");
+    }
+
+    #[test]
+    fn csv_split_reads_quoted_fields_and_either_line_ending() {
+        let fields = split_csv(b"a,\"b,\"\"c\"\"\nd\",,\"\"\r\n").unwrap();
+        assert_eq!(fields, ["a", "b,\"c\"\nd", "", ""]);
+        assert_eq!(split_csv(b"x,\n").unwrap(), ["x", ""]);
+    }
+
+    #[test]
+    fn csv_split_rejects_broken_quoting() {
+        assert!(split_csv(b"a,\"b\n").is_err());
+        assert!(split_csv(b"a,\"b\"c,d\n").is_err());
     }
 
     #[test]

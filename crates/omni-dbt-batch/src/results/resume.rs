@@ -163,7 +163,8 @@ impl PriorRow {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct ResumeState {
-    rows: HashMap<u64, PriorRow>,
+    /// Sorted by row, one entry per row: 56 bytes a row, no hash table slack.
+    rows: Vec<(u64, PriorRow)>,
     in_flight: HashMap<u64, Intent>,
 }
 
@@ -178,36 +179,65 @@ impl ResumeState {
         // Pass 1: the offset of each row's last intent (16 bytes per journaled row).
         let mut pending = last_intent_offsets(&journal_path)?;
         // Pass 2: the results; a record at or after a row's last intent settles it.
-        let mut rows = HashMap::new();
+        let mut rows = Vec::new();
         if path.exists() {
             let mut reader = ResultsReader::open(path, format)?;
+            let mut next_dedup = 1 << 16;
             while let Some(located) = reader.next_located()? {
                 let row = located.record.row;
                 if pending.get(&row).is_some_and(|&at| located.offset >= at) {
                     pending.remove(&row);
                 }
-                rows.insert(row, PriorRow::from_record(located.record));
+                rows.push((row, PriorRow::from_record(located.record)));
+                if rows.len() >= next_dedup {
+                    keep_last_per_row(&mut rows);
+                    next_dedup = (rows.len() * 2).max(1 << 16);
+                }
             }
         }
         // Pass 3: the intents still pending are the rows in flight.
         let in_flight = pending_intents(&journal_path, &pending)?;
+        keep_last_per_row(&mut rows);
+        let recorded = rows.len();
         for intent in in_flight.values() {
-            let prior = rows.entry(intent.row).or_insert_with(|| PriorRow {
-                status: None,
-                environment_id: None,
-                attempts: 0,
-                fingerprint: Fingerprint::Text("".into()),
-                in_flight: true,
-            });
-            prior.in_flight = true;
-            prior.fingerprint = Fingerprint::parse(&intent.fingerprint);
+            if rows[..recorded]
+                .binary_search_by_key(&intent.row, |(row, _)| *row)
+                .is_ok()
+            {
+                continue; // marked below, keeping its record
+            }
+            rows.push((
+                intent.row,
+                PriorRow {
+                    status: None,
+                    environment_id: None,
+                    attempts: 0,
+                    fingerprint: Fingerprint::parse(&intent.fingerprint),
+                    in_flight: true,
+                },
+            ));
         }
-        Ok(Self { rows, in_flight })
+        rows.sort_by_key(|(row, _)| *row);
+        rows.shrink_to_fit();
+        let mut state = Self { rows, in_flight };
+        state.mark_in_flight();
+        Ok(state)
+    }
+
+    /// Marks the rows of `self.in_flight` and gives them the fingerprint of their intent.
+    fn mark_in_flight(&mut self) {
+        for (row, prior) in &mut self.rows {
+            if let Some(intent) = self.in_flight.get(row) {
+                prior.in_flight = true;
+                prior.fingerprint = Fingerprint::parse(&intent.fingerprint);
+            }
+        }
     }
 
     /// What the earlier run knew about `row`, if anything.
     pub fn get(&self, row: u64) -> Option<&PriorRow> {
-        self.rows.get(&row)
+        let i = self.rows.binary_search_by_key(&row, |(row, _)| *row).ok()?;
+        self.rows.get(i).map(|(_, prior)| prior)
     }
 
     /// The intent of `row` if the row is in flight: the connection and name to look up.
@@ -230,10 +260,23 @@ impl ResumeState {
         self.rows.is_empty()
     }
 
-    /// Every row the earlier run knew about, in no particular order.
+    /// Every row the earlier run knew about, in row order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &PriorRow)> {
-        self.rows.iter().map(|(&row, prior)| (row, prior))
+        self.rows.iter().map(|(row, prior)| (*row, prior))
     }
+}
+
+/// Sorts by row and keeps, of the entries of one row, the one pushed last (stable sort, then
+/// each duplicate hands its value to the entry kept before dropping out).
+fn keep_last_per_row(rows: &mut Vec<(u64, PriorRow)>) {
+    rows.sort_by_key(|(row, _)| *row);
+    rows.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            std::mem::swap(later, kept);
+        }
+        same
+    });
 }
 
 /// The results-file offset of each row's last intent.
