@@ -498,11 +498,20 @@ impl Running {
 
     /// Sends `SIGINT` (via `kill -INT`), as Ctrl-C would.
     pub fn interrupt(&self) {
+        self.signal("-INT");
+    }
+
+    /// Sends `SIGTERM` (via `kill -TERM`), as a scheduler stopping the job would.
+    pub fn terminate(&self) {
+        self.signal("-TERM");
+    }
+
+    fn signal(&self, flag: &str) {
         let status = std::process::Command::new("kill")
-            .args(["-INT", &self.pid().to_string()])
+            .args([flag, &self.pid().to_string()])
             .status()
             .expect("kill can be run");
-        assert!(status.success(), "kill -INT failed");
+        assert!(status.success(), "kill {flag} failed");
     }
 
     /// Waits for the child to exit, killing it and failing the test after [`RUN_TIMEOUT`].

@@ -198,3 +198,40 @@ async fn a_401_on_create_aborts_with_exit_3_and_skips_the_rows_not_sent() {
     }
     assert!(skipped >= rows.len() - 4, "the rows never sent are skipped");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_max_failures_percentage_aborts_once_that_share_of_rows_has_failed() {
+    let forbidden = uuid::Uuid::new_v4();
+    let sandbox =
+        start_sandbox(fast_sandbox().with_connection(SeedConnection::without_dbt(forbidden))).await;
+    let dir = tempfile::tempdir().unwrap();
+    // 40 rows, all forbidden: 25% is 10 rows, so the 11th failure aborts.
+    let rows = rows_over(40, &[forbidden]);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .args([
+            "--existing",
+            "ignore",
+            "--concurrency",
+            "1",
+            "--max-failures",
+            "25%",
+        ])
+        .run()
+        .await;
+    out.assert_code(3);
+    let records = read_results(&default_results(&input));
+    let records = records_by_row(&records, rows.len());
+    let failed = records.iter().filter(|r| r.status == "failed").count();
+    let skipped = records
+        .iter()
+        .filter(|r| r.status == "skipped" && r.error_kind.as_deref() == Some("aborted"))
+        .count();
+    assert_eq!(
+        failed, 11,
+        "the run aborts when more than 25% of 40 rows have failed"
+    );
+    assert_eq!(skipped, rows.len() - failed);
+}

@@ -95,6 +95,17 @@ async fn resume_after_kill_at_300_records_creates_every_row_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_exits_130_records_unstarted_rows_interrupted_and_resume_completes() {
+    stop_then_resume(Running::interrupt).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_exits_130_records_unstarted_rows_interrupted_and_resume_completes() {
+    stop_then_resume(Running::terminate).await;
+}
+
+/// Starts a 200-row run at 600/min, sends it `stop` after 10 records, and checks: exit 130,
+/// every row recorded (unstarted ones `skipped`/`interrupted`), then `--resume` completes.
+async fn stop_then_resume(stop: fn(&Running)) {
     let sandbox = start_sandbox(fast_sandbox()).await;
     let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(200, 4);
@@ -106,7 +117,7 @@ async fn sigint_exits_130_records_unstarted_rows_interrupted_and_resume_complete
         .args(["--rate", "600/min", "--grace", "5s"])
         .spawn();
     running.wait_for_records(&results, 10).await;
-    running.interrupt();
+    stop(&running);
     let interrupted = running.wait().await;
     interrupted.assert_code(130);
 
@@ -129,4 +140,51 @@ async fn sigint_exits_130_records_unstarted_rows_interrupted_and_resume_complete
     let snapshot = sandbox.snapshot();
     assert_all_created(&read_results(&results), &rows, &snapshot);
     assert_eq!(snapshot.creates_applied, rows.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn creates_abandoned_after_the_grace_period_are_adopted_by_resume_not_duplicated() {
+    // Half the creates are applied at once but answered only 5 s later; the run is interrupted
+    // with a 50 ms grace, so those in flight are abandoned by the CLI though the server has them.
+    let config = fast_sandbox()
+        .with_faults("post:commit-slow=0.5:5s".parse().unwrap())
+        .with_seed(3);
+    let sandbox = start_sandbox(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(40, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = default_results(&input);
+
+    let mut running = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .args(["--concurrency", "4", "--grace", "50ms"])
+        .spawn();
+    running.wait_for_records(&results, 1).await;
+    running.interrupt();
+    running.wait().await.assert_code(130);
+    let interrupted = read_results(&results);
+    records_by_row(&interrupted, rows.len());
+    let created_before = interrupted.iter().filter(|r| r.status == "created").count();
+    let applied = sandbox.snapshot().creates_applied as usize;
+    assert!(
+        applied > created_before,
+        "some applied creates were abandoned in flight ({applied} applied, {created_before} recorded created)"
+    );
+
+    resume_to_completion(&sandbox, &input).await;
+    let snapshot = sandbox.snapshot();
+    assert_eq!(snapshot.duplicates_created, 0, "{:?}", snapshot.duplicates);
+    assert_eq!(snapshot.creates_applied, rows.len() as u64);
+    let records = read_results(&results);
+    for (record, row) in records_by_row(&records, rows.len()).into_iter().zip(&rows) {
+        assert!(
+            record.status == "created" || record.status == "exists",
+            "{record:?}"
+        );
+        assert_eq!(
+            record.environment_id,
+            Some(sandbox_id(&snapshot, row.connection_id, &row.name))
+        );
+    }
 }
