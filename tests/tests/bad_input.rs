@@ -182,7 +182,6 @@ async fn an_existing_results_file_is_refused_without_resume_or_force_naming_both
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "bug: an existing results file is refused only after the connections are listed"]
 async fn an_existing_results_file_is_refused_before_any_request() {
     let first = start_sandbox(fast_sandbox()).await;
     let dir = tempfile::tempdir().unwrap();

@@ -283,35 +283,37 @@ impl Worker {
         };
         let tally = scoped.tally();
         let attempts = u32::try_from(tally.requests).unwrap_or(u32::MAX);
-        let record = match outcome {
-            Some(Ok((status, id))) => RowRecord {
-                environment_id: Some(id),
-                attempts,
-                http_status: tally.last_status,
-                ..job.key.record(status)
-            },
+        let (record, maybe_applied) = match outcome {
+            Some(Ok((status, id))) => {
+                let record = RowRecord {
+                    environment_id: Some(id),
+                    attempts,
+                    http_status: tally.last_status,
+                    ..job.key.record(status)
+                };
+                (record, false)
+            }
             Some(Err(error)) => {
                 let failure = Failure::from_error(&error, attempts);
                 self.react(&job.connection, &failure);
-                RowRecord {
+                let record = RowRecord {
                     http_status: tally.last_status.or(failure.http_status),
                     ..job.key.failed(Status::Failed, &failure)
-                }
-            }
-            None => {
-                let record = RowRecord {
-                    attempts,
-                    http_status: tally.last_status,
-                    error_kind: Some(ErrorKind::Interrupted),
-                    error: Some("interrupted while in flight: the request may have been applied; rerun with --resume, which looks it up before sending again".to_owned()),
-                    ..job.key.record(Status::Skipped)
                 };
-                self.ledger.record(&record)?;
-                // A fresh intent after the record keeps the row "in flight" for --resume.
-                return self.ledger.intend(&job.key, op);
+                (record, outcome_unknown(&failure))
             }
+            None => (
+                interrupted_record(&job.key, attempts, tally.last_status),
+                true,
+            ),
         };
-        self.ledger.record(&record)
+        self.ledger.record(&record)?;
+        if maybe_applied {
+            // A fresh intent after the record keeps the row in flight for --resume, which
+            // looks the name up before sending it again.
+            self.ledger.intend(&job.key, op)?;
+        }
+        Ok(())
     }
 
     /// Run-wide consequences of one row's failure.
@@ -345,6 +347,30 @@ async fn perform(client: &Client, job: &Job) -> omni_dbt_core::Result<(Status, E
             Ok((Status::Updated, updated.id))
         }
     }
+}
+
+/// The record of a row cut off in flight by an interrupt.
+fn interrupted_record(key: &RowKey, attempts: u32, http_status: Option<u16>) -> RowRecord {
+    RowRecord {
+        attempts,
+        http_status,
+        error_kind: Some(ErrorKind::Interrupted),
+        error: Some(
+            "interrupted while in flight: the request may have been applied; \
+             rerun with --resume, which looks it up before sending again"
+                .to_owned(),
+        ),
+        ..key.record(Status::Skipped)
+    }
+}
+
+/// Whether a row that failed this way may nonetheless have been applied: anything but a
+/// definite refusal (validation, auth, forbidden, not found).
+fn outcome_unknown(failure: &Failure) -> bool {
+    !matches!(
+        failure.kind,
+        ErrorKind::Validation | ErrorKind::Auth | ErrorKind::Forbidden | ErrorKind::NotFound
+    )
 }
 
 /// Resolves once the run has been interrupted for longer than `grace`; never for other stops,

@@ -127,13 +127,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         None => BTreeSet::new(),
     };
 
-    let clients = build_clients(&config)?;
-    let to_list = connections_to_list(config.existing, &report.connections, &reconcile);
-    reporter.phase(Phase::Planning {
-        connections: to_list.len() as u64,
-    });
-    let inventory = Arc::new(list_all(to_list, &clients, &config, reporter.as_ref()).await);
-
+    // Opened before any request, so a results file that is in the way costs nothing.
     let writer = match config.write_mode {
         WriteMode::Apply => Some(ResultsWriter::create(
             &results_path,
@@ -142,6 +136,13 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         )?),
         WriteMode::DryRun => None,
     };
+    let clients = build_clients(&config)?;
+    let to_list = connections_to_list(config.existing, &report.connections, &reconcile);
+    reporter.phase(Phase::Planning {
+        connections: to_list.len() as u64,
+    });
+    let inventory = Arc::new(list_all(to_list, &clients, &config, reporter.as_ref()).await);
+
     let allowed = config.max_failures.map(|t| t.allowed(report.valid));
     let ledger = Arc::new(Ledger::new(
         writer,
@@ -178,13 +179,9 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     let stop_reason = config.stop.reason();
     let results_path = match ledger.into_writer() {
         Some(writer) => {
-            // An interrupted run keeps its journal: rows cut off in flight carry a fresh intent
-            // after their record, so --resume looks them up before sending them again.
-            if stop_reason == Some(StopReason::Interrupted) {
-                drop(writer);
-            } else {
-                writer.finish()?;
-            }
+            // Rows whose request may have been applied keep their intent in the journal, so
+            // --resume looks them up before sending them again.
+            writer.finish()?;
             Some(results_path)
         }
         None => None,
