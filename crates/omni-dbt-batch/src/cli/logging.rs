@@ -1,5 +1,7 @@
 //! Diagnostics on stderr through tracing-subscriber: `-v`/`-q`, `RUST_LOG`, `--log-format`.
 
+use std::io::IsTerminal;
+
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
@@ -31,6 +33,7 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(verbose > 0);
     // A second init (tests calling main twice) is harmless: keep the first subscriber.
     let _ = match format {
