@@ -3,6 +3,7 @@
 pub mod checked;
 pub mod classify;
 pub mod config;
+pub mod duplicates;
 pub mod execute;
 pub mod fingerprint;
 pub mod input;

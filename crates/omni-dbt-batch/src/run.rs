@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use omni_dbt_core::{Client, ConnectionId, ExistenceCheck};
@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::checked::{scan, Checked, CheckedRows, ScanReport};
 use crate::config::{ExistingPolicy, InvalidRows, ResultsMode, RunConfig, WriteMode};
+use crate::duplicates::Duplicates;
 use crate::execute::{
     run_workers, stopped_record, Job, KeyClient, Ledger, PoolSettings, RowKey, Work,
 };
@@ -102,7 +103,11 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     let report = blocking({
         let input = Arc::clone(&input);
         let max = config.max_listed_problems;
-        move || scan(input.checked()?, max)
+        move || {
+            let report = scan(&|| input.reader(), input.shard, max)?;
+            input.set_duplicates(Arc::clone(&report.duplicates));
+            Ok::<_, InputError>(report)
+        }
     })
     .await??;
     if report.invalid > 0 && config.invalid_rows == InvalidRows::Refuse {
@@ -228,8 +233,9 @@ pub fn validate_input(
     shard: Option<crate::shard::Shard>,
     max_listed: usize,
 ) -> Result<ScanReport, InputError> {
-    let reader = InputReader::open(source, format, EnvLookup::process())?;
-    scan(CheckedRows::new(reader, shard), max_listed)
+    // Stdin is spooled so that the scan can read it twice.
+    let input = PreparedInput::open(source, format, shard)?;
+    scan(&|| input.reader(), shard, max_listed)
 }
 
 fn stop_message(reason: StopReason, config: &RunConfig) -> String {
@@ -260,14 +266,24 @@ struct PreparedInput {
     display: String,
     format: Option<Format>,
     shard: Option<crate::shard::Shard>,
+    /// The scan's duplicate rows, for every later read.
+    duplicates: OnceLock<Arc<Duplicates>>,
     _spool: Option<tempfile::NamedTempFile>,
 }
 
 impl PreparedInput {
     fn new(config: &RunConfig) -> Result<Self, RunError> {
-        let display = config.input.display_name();
-        let (path, format, spool) = match &config.input {
-            InputSource::Path(path) => (path.clone(), config.format, None),
+        Ok(Self::open(&config.input, config.format, config.shard)?)
+    }
+
+    fn open(
+        input: &InputSource,
+        format: Option<Format>,
+        shard: Option<crate::shard::Shard>,
+    ) -> Result<Self, InputError> {
+        let display = input.display_name();
+        let (path, format, spool) = match input {
+            InputSource::Path(path) => (path.clone(), format, None),
             InputSource::Stdin => {
                 let read_error = |source| InputError::Read {
                     file: display.clone(),
@@ -277,7 +293,7 @@ impl PreparedInput {
                 let mut spool = tempfile::NamedTempFile::new().map_err(read_error)?;
                 std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut())
                     .map_err(read_error)?;
-                let format = match config.format {
+                let format = match format {
                     Some(format) => format,
                     None => {
                         crate::input::sniff(Box::new(spool.reopen().map_err(read_error)?))
@@ -292,12 +308,26 @@ impl PreparedInput {
             path,
             display,
             format,
-            shard: config.shard,
+            shard,
+            duplicates: OnceLock::new(),
             _spool: spool,
         })
     }
 
+    /// Records the scan's duplicates; every later [`PreparedInput::checked`] judges by them.
+    fn set_duplicates(&self, duplicates: Arc<Duplicates>) {
+        // Set once, by the scan; a second scan of the same input finds the same rows.
+        let _ = self.duplicates.set(duplicates);
+    }
+
+    /// Reads the rows and checks them, with the duplicates found by the scan (none before it).
     fn checked(&self) -> Result<CheckedRows, InputError> {
+        let duplicates = self.duplicates.get().cloned().unwrap_or_default();
+        Ok(CheckedRows::new(self.reader()?, self.shard, duplicates))
+    }
+
+    /// Reads the rows from the start, unchecked.
+    fn reader(&self) -> Result<InputReader, InputError> {
         let format = self
             .format
             .or_else(|| Format::from_path(&self.path))
@@ -308,9 +338,7 @@ impl PreparedInput {
             path: self.path.clone(),
             source,
         })?;
-        let reader =
-            InputReader::from_reader(file, format, self.display.clone(), EnvLookup::process())?;
-        Ok(CheckedRows::new(reader, self.shard))
+        InputReader::from_reader(file, format, self.display.clone(), EnvLookup::process())
     }
 }
 

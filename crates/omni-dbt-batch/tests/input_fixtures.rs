@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use omni_dbt_batch::checked::{scan, CheckedRows};
+use omni_dbt_batch::checked::scan;
 use omni_dbt_batch::input::{EnvLookup, InputReader, InputSource};
 
 fn fixtures() -> PathBuf {
@@ -13,9 +13,9 @@ fn fixtures() -> PathBuf {
 /// Validates `path`: `Err(message)` for a fatal error, else every problem line.
 fn validate(path: &Path, env: EnvLookup) -> Result<(u64, u64, Vec<String>), String> {
     let source = InputSource::Path(path.to_path_buf());
-    let reader = InputReader::open(&source, None, env).map_err(|e| e.to_string())?;
-    let name = reader.display_name().to_owned();
-    let report = scan(CheckedRows::new(reader, None), usize::MAX).map_err(|e| e.to_string())?;
+    let name = source.display_name();
+    let open = || InputReader::open(&source, None, env.clone());
+    let report = scan(&open, None, usize::MAX).map_err(|e| e.to_string())?;
     let lines = report
         .problems
         .iter()

@@ -52,7 +52,7 @@ fn assert_every_item_has_a_line(data: Vec<u8>, format: Format) -> Result<(), Tes
         Err(other) => return Err(TestCaseError::fail(format!("unexpected {other}"))),
     };
     let mut last_row = 0;
-    for item in CheckedRows::new(reader, None) {
+    for item in CheckedRows::new(reader, None, Default::default()) {
         let checked = item.map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(
             (1..=lines).contains(&checked.line()),
