@@ -302,7 +302,10 @@ mod tests {
             sent.push(tokio::time::Instant::now());
         }
         for window in sent.windows(101) {
-            assert!(window[100] - window[0] >= Duration::from_secs(1), "101 requests within 1 s");
+            assert!(
+                window[100] - window[0] >= Duration::from_secs(1),
+                "101 requests within 1 s"
+            );
         }
         let rate = 399.0 / (sent[399] - sent[0]).as_secs_f64();
         assert!((rate - 100.0 * PACING).abs() < 0.5, "paced at {rate}/s");
@@ -321,7 +324,10 @@ mod tests {
             tokio::time::advance(Duration::from_millis(3)).await;
         }
         let ideal = 3.0 * 100.0 * PACING;
-        assert!((f64::from(sent) - ideal).abs() <= 2.0, "{sent} requests in 3 s, ideal {ideal}");
+        assert!(
+            (f64::from(sent) - ideal).abs() <= 2.0,
+            "{sent} requests in 3 s, ideal {ideal}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -333,7 +339,11 @@ mod tests {
         limiter.acquire().await;
         limiter.acquire().await;
         let interval = Duration::from_secs_f64(1.0 / PACING);
-        assert!(start.elapsed() >= interval * 2 - SLACK, "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= interval * 2 - SLACK,
+            "{:?}",
+            start.elapsed()
+        );
         assert!(start.elapsed() <= interval * 2, "{:?}", start.elapsed());
     }
 

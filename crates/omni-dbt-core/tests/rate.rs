@@ -73,9 +73,15 @@ async fn requests_through_clones_are_evenly_paced() {
     let slack = omni_dbt_core::rate::SLACK.as_secs_f64() * 1000.0;
     for pair in millis.windows(2) {
         let gap = (pair[1] - pair[0]) as f64;
-        assert!(gap >= interval - slack - 1.0 && gap <= interval + 1.0, "{millis:?}");
+        assert!(
+            gap >= interval - slack - 1.0 && gap <= interval + 1.0,
+            "{millis:?}"
+        );
     }
-    assert!((millis[4] as f64 - (4.0 * interval - slack)).abs() <= 2.0, "{millis:?}");
+    assert!(
+        (millis[4] as f64 - (4.0 * interval - slack)).abs() <= 2.0,
+        "{millis:?}"
+    );
 }
 
 #[tokio::test]
