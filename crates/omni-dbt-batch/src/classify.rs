@@ -1,8 +1,33 @@
-//! Maps the core client's errors onto the results file's stable `error_kind` vocabulary.
+//! How a row failed: the core client's errors mapped onto the results file's stable `error_kind` vocabulary.
 
 use omni_dbt_core::Error;
 
 use crate::record::ErrorKind;
+
+/// A failure recorded for a row, whether it cost requests or was known without any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The stable kind.
+    pub kind: ErrorKind,
+    /// The human message.
+    pub message: String,
+    /// The HTTP status behind it, if any.
+    pub http_status: Option<u16>,
+    /// Requests spent learning it.
+    pub attempts: u32,
+}
+
+impl Failure {
+    /// The failure for `error` after `attempts` requests.
+    pub fn from_error(error: &Error, attempts: u32) -> Self {
+        Self {
+            kind: error_kind(error, attempts),
+            message: error_message(error, attempts),
+            http_status: error.status(),
+            attempts,
+        }
+    }
+}
 
 /// The kind recorded for a row that ended with `error` after `attempts` requests.
 ///

@@ -1,7 +1,7 @@
 //! Everything a run needs to know, as plain data: the library's counterpart of the CLI flags.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use omni_dbt_core::{RateLimit, RetryPolicy};
 use secrecy::SecretString;
 
 use crate::input::{Format, InputSource};
+use crate::results::Mode;
 use crate::shard::Shard;
 use crate::stop::StopHandle;
 
@@ -38,7 +39,7 @@ impl fmt::Debug for ApiKey {
 }
 
 /// What to do with a row whose (connection, name) already exists in Omni (`--existing`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExistingPolicy {
     /// Leave it alone and record `exists` with its id (the default).
     #[default]
@@ -49,34 +50,6 @@ pub enum ExistingPolicy {
     Update,
     /// Do not list connections first; create every row (Omni may then hold duplicates).
     Ignore,
-}
-
-impl FromStr for ExistingPolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "skip" => Ok(Self::Skip),
-            "fail" => Ok(Self::Fail),
-            "update" => Ok(Self::Update),
-            "ignore" => Ok(Self::Ignore),
-            other => Err(format!(
-                "unknown --existing policy {other:?}: expected skip, fail, update or ignore"
-            )),
-        }
-    }
-}
-
-/// How to treat a results file that already exists.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ResultsMode {
-    /// Refuse to start if it exists (the default).
-    #[default]
-    New,
-    /// Continue from it: skip finished rows, reconcile rows left in flight (`--resume`).
-    Resume,
-    /// Overwrite it (`--force`).
-    Force,
 }
 
 /// When to abort a run that is going badly (`--max-failures N` or `P%`).
@@ -101,6 +74,15 @@ impl FailureThreshold {
         match self {
             FailureThreshold::Count(n) => n,
             FailureThreshold::Percent(p) => (rows as f64 * p / 100.0).floor() as u64,
+        }
+    }
+}
+
+impl fmt::Display for FailureThreshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureThreshold::Count(n) => write!(f, "{n}"),
+            FailureThreshold::Percent(p) => write!(f, "{p}%"),
         }
     }
 }
@@ -155,8 +137,8 @@ pub struct RunConfig {
     pub format: Option<Format>,
     /// The results file; `None` = `<input stem>.results.csv` next to the input.
     pub results_path: Option<PathBuf>,
-    /// What to do when the results file exists.
-    pub results_mode: ResultsMode,
+    /// What to do when the results file exists: refuse (the default), `Resume` or `Force`.
+    pub results_mode: Mode,
     /// Omni's base URL (origin, with or without `/api`, or an instance name).
     pub base_url: String,
     /// The API keys; each gets its own rate limiter and share of the workers.
@@ -188,13 +170,47 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// The results file: `results_path`, else `<input stem>.results.csv` beside the input
+    /// (`<stem>.shard-K-of-N.results.csv` with a shard, `stdin.results.csv` for stdin).
+    ///
+    /// ```
+    /// use omni_dbt_batch::config::RunConfig;
+    /// use omni_dbt_batch::input::InputSource;
+    /// let mut config = RunConfig::new(InputSource::Path("in/envs.csv".into()), "acme", vec![]);
+    /// assert_eq!(config.results_path(), std::path::Path::new("in/envs.results.csv"));
+    /// config.shard = Some("2/4".parse().unwrap());
+    /// assert_eq!(config.results_path(), std::path::Path::new("in/envs.shard-2-of-4.results.csv"));
+    /// ```
+    pub fn results_path(&self) -> PathBuf {
+        if let Some(path) = &self.results_path {
+            return path.clone();
+        }
+        let (dir, stem) = match &self.input {
+            InputSource::Path(path) => (
+                path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                path.file_stem()
+                    .map_or_else(|| "input".into(), |s| s.to_string_lossy().into_owned()),
+            ),
+            InputSource::Stdin => (PathBuf::new(), "stdin".to_owned()),
+        };
+        let name = match self.shard {
+            Some(shard) => format!(
+                "{stem}.shard-{}-of-{}.results.csv",
+                shard.index(),
+                shard.count()
+            ),
+            None => format!("{stem}.results.csv"),
+        };
+        dir.join(name)
+    }
+
     /// A configuration with every default, for `input` against `base_url` with `keys`.
     pub fn new(input: InputSource, base_url: impl Into<String>, keys: Vec<ApiKey>) -> Self {
         Self {
             input,
             format: None,
             results_path: None,
-            results_mode: ResultsMode::default(),
+            results_mode: Mode::default(),
             base_url: base_url.into(),
             keys,
             concurrency: DEFAULT_CONCURRENCY,

@@ -1,117 +1,13 @@
-//! The plan phase: what Omni already holds per connection, and what to do with each row given it.
-
-use std::collections::{BTreeSet, HashMap};
+//! The plan: what to do with each valid row, given what its connection already holds.
 
 use omni_dbt_core::{
-    Client, ConnectionId, Environment, EnvironmentId, EnvironmentUpdate, NewEnvironment,
-    NewVariable, VariableUpdate,
+    Environment, EnvironmentId, EnvironmentUpdate, NewEnvironment, NewVariable, VariableUpdate,
 };
 
-use crate::classify::{error_kind, error_message};
+use crate::classify::Failure;
 use crate::config::ExistingPolicy;
+use crate::inventory::ConnectionState;
 use crate::record::{ErrorKind, Status};
-
-/// What Omni holds for one connection, as learnt by listing it once.
-#[derive(Clone, Debug)]
-pub enum ConnectionState {
-    /// The connection was listed: its environments by name (first of a name wins).
-    Listed(HashMap<String, Environment>),
-    /// Listing failed in a way that dooms every row of the connection (403, 404, exhausted...).
-    Unusable(Failure),
-}
-
-/// A failure recorded for a row without (further) requests.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// The stable kind.
-    pub kind: ErrorKind,
-    /// The human message.
-    pub message: String,
-    /// The HTTP status behind it, if any.
-    pub http_status: Option<u16>,
-    /// Requests spent learning it.
-    pub attempts: u32,
-}
-
-impl Failure {
-    /// The failure for `error` after `attempts` requests.
-    pub fn from_error(error: &omni_dbt_core::Error, attempts: u32) -> Self {
-        Self {
-            kind: error_kind(error, attempts),
-            message: error_message(error, attempts),
-            http_status: error.status(),
-            attempts,
-        }
-    }
-}
-
-/// What Omni holds for every connection of the run.
-#[derive(Clone, Debug, Default)]
-pub struct Inventory {
-    connections: HashMap<ConnectionId, ConnectionState>,
-}
-
-impl Inventory {
-    /// The state of one connection, if it was listed.
-    pub fn get(&self, connection: &ConnectionId) -> Option<&ConnectionState> {
-        self.connections.get(connection)
-    }
-
-    /// Records what listing a connection found.
-    pub fn insert(&mut self, connection: ConnectionId, state: ConnectionState) {
-        self.connections.insert(connection, state);
-    }
-
-    /// The environment named `name` in `connection`, if the connection was listed and has it.
-    pub fn find(&self, connection: &ConnectionId, name: &str) -> Option<&Environment> {
-        match self.connections.get(connection)? {
-            ConnectionState::Listed(by_name) => by_name.get(name.trim()),
-            ConnectionState::Unusable(_) => None,
-        }
-    }
-}
-
-/// Lists one connection, turning a failure into a connection-wide verdict.
-/// Returns the state and the requests it took; a 401 is returned as an error so the run aborts.
-pub async fn list_connection(
-    client: &Client,
-    connection: &ConnectionId,
-) -> Result<ConnectionState, Failure> {
-    let scoped = client.scoped();
-    let result = scoped.list_environments(connection).await;
-    let attempts = u32::try_from(scoped.tally().requests).unwrap_or(u32::MAX);
-    match result {
-        Ok(environments) => {
-            let mut by_name = HashMap::with_capacity(environments.len());
-            for environment in environments {
-                by_name
-                    .entry(environment.name.trim().to_owned())
-                    .or_insert(environment);
-            }
-            Ok(ConnectionState::Listed(by_name))
-        }
-        Err(error) => {
-            let failure = Failure::from_error(&error, attempts);
-            if failure.kind == ErrorKind::Auth {
-                Err(failure)
-            } else {
-                Ok(ConnectionState::Unusable(failure))
-            }
-        }
-    }
-}
-
-/// The connections the plan must list.
-pub fn connections_to_list(
-    policy: ExistingPolicy,
-    all: &BTreeSet<ConnectionId>,
-    with_lost_requests: &BTreeSet<ConnectionId>,
-) -> Vec<ConnectionId> {
-    match policy {
-        ExistingPolicy::Ignore => with_lost_requests.iter().copied().collect(),
-        _ => all.iter().copied().collect(),
-    }
-}
 
 /// What to do with one valid row.
 #[derive(Clone, Debug)]

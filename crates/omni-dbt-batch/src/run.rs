@@ -1,33 +1,27 @@
-//! The run from start to end: validate, plan, execute, record; the library's entry point.
+//! The run from start to end: validate, plan, execute, record. The library's entry point.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
-use omni_dbt_core::{Client, ConnectionId, ExistenceCheck};
-use tokio::sync::{mpsc, Semaphore};
-use tokio::task::JoinSet;
+use omni_dbt_core::{Client, Tally};
+use tokio::sync::mpsc;
 
-use crate::checked::{scan, Checked, CheckedRows, ScanReport};
-use crate::config::{ExistingPolicy, InvalidRows, ResultsMode, RunConfig, WriteMode};
-use crate::duplicates::Duplicates;
-use crate::execute::{
-    run_workers, stopped_record, Job, KeyClient, Ledger, PoolSettings, RowKey, Work,
-};
-use crate::fingerprint::{fingerprint, fingerprint_problem};
-use crate::input::{EnvLookup, Format, InputError, InputReader, InputSource, RowProblem};
-use crate::plan::{
-    connections_to_list, decide, list_connection, Action, ConnectionState, Inventory,
-};
+use crate::checked::{scan, ScanReport};
+use crate::config::{InvalidRows, RunConfig, WriteMode};
+use crate::execute::{run_workers, KeyClient, PoolSettings};
+use crate::feed::{FeedError, Feeder};
+use crate::input::{Format, InputError, InputSource};
+use crate::inventory::{connections_to_list, Inventory};
+use crate::ledger::Ledger;
 use crate::progress::{Phase, Reporter};
-use crate::record::{ErrorKind, RowRecord, Status};
-use crate::results::{Mode, ResultsError, ResultsFormat, ResultsWriter, ResumeState};
-use crate::stop::{StopHandle, StopReason};
+use crate::results::{ResultsError, ResultsFormat, ResultsSink, ResultsWriter};
+use crate::shard::Shard;
+use crate::source::InputFile;
+use crate::stop::StopReason;
 use crate::summary::{outcome, Summary};
 
-/// Why a run could not start or could not go on. All of these mean exit code 2 (usage,
-/// configuration or input), except a results-file failure mid-run, which the CLI reports too.
+/// Why a run could not start or could not go on. Each of these is exit code 2 (usage,
+/// configuration or input) in the CLI.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The input could not be read.
@@ -74,11 +68,21 @@ pub enum RunError {
     Internal(String),
 }
 
+impl From<FeedError> for RunError {
+    fn from(error: FeedError) -> Self {
+        match error {
+            FeedError::Input(error) => Self::Input(error),
+            FeedError::Results(error) => Self::Results(error),
+        }
+    }
+}
+
 /// Runs a whole batch: validates every row, plans against what Omni holds, creates (or updates)
 /// with bounded concurrency and per-key rate limits, and records every row in the results file.
 ///
 /// Returns the summary, whose [`outcome`](Summary::outcome) says how the run ended; an `Err` means
-/// the run did not start (bad input, configuration) or could not write its results.
+/// the run did not start (bad input, configuration; nothing was sent) or could not write its
+/// results.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -98,13 +102,15 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     if config.keys.is_empty() {
         return Err(RunError::NoKeys);
     }
-    let input = Arc::new(PreparedInput::new(&config)?);
+
+    // 1. Validate every row; nothing is sent before this passes.
+    let input = Arc::new(InputFile::open(&config.input, config.format, config.shard)?);
     reporter.phase(Phase::Validating);
     let report = blocking({
         let input = Arc::clone(&input);
         let max = config.max_listed_problems;
         move || {
-            let report = scan(&|| input.reader(), input.shard, max)?;
+            let report = scan(&|| input.reader(), input.shard(), max)?;
             input.set_duplicates(Arc::clone(&report.duplicates));
             Ok::<_, InputError>(report)
         }
@@ -112,60 +118,79 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     .await??;
     if report.invalid > 0 && config.invalid_rows == InvalidRows::Refuse {
         return Err(RunError::InvalidRows {
-            file: input.display.clone(),
+            file: input.display_name().to_owned(),
             report: Box::new(report),
         });
     }
 
-    let results_path = config
-        .results_path
-        .clone()
-        .unwrap_or_else(|| default_results_path(&config));
-    let prior = load_prior(&config, &results_path)?.map(Arc::new);
-    let reconcile = match &prior {
-        Some(prior) => {
-            let input = Arc::clone(&input);
-            let prior = Arc::clone(prior);
-            let results = results_path.display().to_string();
-            blocking(move || check_resume(&input, &prior, results)).await??
+    // What an earlier run left, and the results file, still before any request.
+    let results_path = config.results_path();
+    let prior = match config.write_mode {
+        WriteMode::Apply if config.results_mode == crate::results::Mode::Resume => {
+            crate::prior::load(&results_path)?.map(Arc::new)
         }
-        None => BTreeSet::new(),
+        _ => None,
     };
-
-    // Opened before any request, so a results file that is in the way costs nothing.
-    let writer = match config.write_mode {
-        WriteMode::Apply => Some(ResultsWriter::create(
+    let in_flight = match &prior {
+        Some(prior) => {
+            let check = blocking({
+                let (input, prior) = (Arc::clone(&input), Arc::clone(prior));
+                move || crate::prior::check(&input, &prior)
+            })
+            .await??;
+            if check.changed.count > 0 {
+                return Err(RunError::ChangedRows {
+                    file: input.display_name().to_owned(),
+                    results: results_path.display().to_string(),
+                    count: check.changed.count,
+                    rows: check.changed.first,
+                });
+            }
+            check.in_flight
+        }
+        None => Default::default(),
+    };
+    let sink = match config.write_mode {
+        WriteMode::Apply => Some(ResultsSink::new(ResultsWriter::create(
             &results_path,
             ResultsFormat::from_path(&results_path)?,
-            writer_mode(config.results_mode),
-        )?),
+            config.results_mode,
+        )?)),
         WriteMode::DryRun => None,
     };
     let clients = build_clients(&config)?;
-    let to_list = connections_to_list(config.existing, &report.connections, &reconcile);
+
+    // 2. Plan: what each connection already holds.
+    let to_list = connections_to_list(config.existing, &report.connections, &in_flight);
     reporter.phase(Phase::Planning {
         connections: to_list.len() as u64,
     });
-    let inventory = Arc::new(list_all(to_list, &clients, &config, reporter.as_ref()).await);
+    let inventory = Inventory::gather(
+        to_list,
+        &clients,
+        config.concurrency,
+        &config.stop,
+        reporter.as_ref(),
+    )
+    .await;
 
+    // 3. Execute, 4. record: one reader thread settles or hands out rows, workers send them.
     let allowed = config.max_failures.map(|t| t.allowed(report.valid));
     let ledger = Arc::new(Ledger::new(
-        writer,
+        sink,
         Arc::clone(&reporter),
         config.stop.clone(),
         allowed,
     ));
     reporter.phase(Phase::Executing { rows: report.rows });
-
     let (jobs_tx, jobs_rx) = mpsc::channel(config.concurrency.max(1) * 4);
     let feeder = Feeder {
-        input: Arc::clone(&input),
-        inventory,
+        input,
+        inventory: Arc::new(inventory),
         prior,
         ledger: Arc::clone(&ledger),
         policy: config.existing,
         write_mode: config.write_mode,
-        stop: config.stop.clone(),
     };
     let feeding = tokio::task::spawn_blocking(move || feeder.feed(&jobs_tx));
     let settings = PoolSettings {
@@ -177,32 +202,14 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         .await
         .map_err(|e| RunError::Internal(e.to_string()))??;
     working?;
+    let finished = ledger.finish()?;
 
-    let ledger =
-        Arc::try_unwrap(ledger).map_err(|_| RunError::Internal("ledger still shared".into()))?;
-    let counts = ledger.counts();
     let stop_reason = config.stop.reason();
-    let results_path = match ledger.into_writer() {
-        Some(writer) => {
-            // Rows whose request may have been applied keep their intent in the journal, so
-            // --resume looks them up before sending them again.
-            writer.finish()?;
-            Some(results_path)
-        }
-        None => None,
-    };
-    let stats = clients
-        .iter()
-        .fold(omni_dbt_core::Tally::default(), |mut sum, key| {
-            let stats = key.client.stats();
-            sum.requests += stats.requests;
-            sum.retries += stats.retries;
-            sum.rate_limited += stats.rate_limited;
-            sum
-        });
+    let counts = ledger.counts();
+    let stats = total_stats(&clients);
     let summary = Summary {
         outcome: outcome(&counts, stop_reason),
-        stop_reason: stop_reason.map(|r| stop_message(r, &config)),
+        stop_reason: stop_reason.map(|reason| stop_message(reason, &config)),
         rows: report.rows,
         counts,
         resumed,
@@ -210,7 +217,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         requests: stats.requests,
         retries: stats.retries,
         rate_limited: stats.rate_limited,
-        results_path,
+        results_path: finished.map(|report| report.path),
         dry_run: config.write_mode == WriteMode::DryRun,
     };
     reporter.finished(&summary);
@@ -229,25 +236,25 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
 /// ```
 pub fn validate_input(
     source: &InputSource,
-    format: Option<crate::input::Format>,
-    shard: Option<crate::shard::Shard>,
+    format: Option<Format>,
+    shard: Option<Shard>,
     max_listed: usize,
 ) -> Result<ScanReport, InputError> {
-    // Stdin is spooled so that the scan can read it twice.
-    let input = PreparedInput::open(source, format, shard)?;
+    let input = InputFile::open(source, format, shard)?;
     scan(&|| input.reader(), shard, max_listed)
 }
 
 fn stop_message(reason: StopReason, config: &RunConfig) -> String {
     match reason {
-        StopReason::Interrupted => "interrupted: rows in flight were allowed to finish; rerun with --resume".into(),
+        StopReason::Interrupted => {
+            "interrupted: rows in flight were allowed to finish; rerun with --resume".into()
+        }
         StopReason::AuthFailed => "Omni answered 401 Unauthorized: the API token is wrong, revoked or not allowed here; nothing more was sent".into(),
         StopReason::TooManyFailures => format!(
             "more rows failed than --max-failures {} allows",
-            config.max_failures.map_or_else(String::new, |t| match t {
-                crate::config::FailureThreshold::Count(n) => n.to_string(),
-                crate::config::FailureThreshold::Percent(p) => format!("{p}%"),
-            })
+            config
+                .max_failures
+                .map_or_else(String::new, |threshold| threshold.to_string())
         ),
     }
 }
@@ -258,172 +265,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| RunError::Internal(e.to_string()))
-}
-
-/// The input, re-readable: stdin is spooled to a temporary file so it can be read twice.
-struct PreparedInput {
-    path: PathBuf,
-    display: String,
-    format: Option<Format>,
-    shard: Option<crate::shard::Shard>,
-    /// The scan's duplicate rows, for every later read.
-    duplicates: OnceLock<Arc<Duplicates>>,
-    _spool: Option<tempfile::NamedTempFile>,
-}
-
-impl PreparedInput {
-    fn new(config: &RunConfig) -> Result<Self, RunError> {
-        Ok(Self::open(&config.input, config.format, config.shard)?)
-    }
-
-    fn open(
-        input: &InputSource,
-        format: Option<Format>,
-        shard: Option<crate::shard::Shard>,
-    ) -> Result<Self, InputError> {
-        let display = input.display_name();
-        let (path, format, spool) = match input {
-            InputSource::Path(path) => (path.clone(), format, None),
-            InputSource::Stdin => {
-                let read_error = |source| InputError::Read {
-                    file: display.clone(),
-                    line: None,
-                    source,
-                };
-                let mut spool = tempfile::NamedTempFile::new().map_err(read_error)?;
-                std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut())
-                    .map_err(read_error)?;
-                let format = match format {
-                    Some(format) => format,
-                    None => {
-                        crate::input::sniff(Box::new(spool.reopen().map_err(read_error)?))
-                            .map_err(read_error)?
-                            .0
-                    }
-                };
-                (spool.path().to_path_buf(), Some(format), Some(spool))
-            }
-        };
-        Ok(Self {
-            path,
-            display,
-            format,
-            shard,
-            duplicates: OnceLock::new(),
-            _spool: spool,
-        })
-    }
-
-    /// Records the scan's duplicates; every later [`PreparedInput::checked`] judges by them.
-    fn set_duplicates(&self, duplicates: Arc<Duplicates>) {
-        // Set once, by the scan; a second scan of the same input finds the same rows.
-        let _ = self.duplicates.set(duplicates);
-    }
-
-    /// Reads the rows and checks them, with the duplicates found by the scan (none before it).
-    fn checked(&self) -> Result<CheckedRows, InputError> {
-        let duplicates = self.duplicates.get().cloned().unwrap_or_default();
-        Ok(CheckedRows::new(self.reader()?, self.shard, duplicates))
-    }
-
-    /// Reads the rows from the start, unchecked.
-    fn reader(&self) -> Result<InputReader, InputError> {
-        let format = self
-            .format
-            .or_else(|| Format::from_path(&self.path))
-            .ok_or_else(|| InputError::UnknownFormat {
-                file: self.display.clone(),
-            })?;
-        let file = std::fs::File::open(&self.path).map_err(|source| InputError::Open {
-            path: self.path.clone(),
-            source,
-        })?;
-        InputReader::from_reader(file, format, self.display.clone(), EnvLookup::process())
-    }
-}
-
-fn default_results_path(config: &RunConfig) -> PathBuf {
-    let (dir, stem) = match &config.input {
-        InputSource::Path(path) => (
-            path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            path.file_stem()
-                .map_or_else(|| "input".into(), |s| s.to_string_lossy().into_owned()),
-        ),
-        InputSource::Stdin => (PathBuf::new(), "stdin".to_owned()),
-    };
-    let name = match config.shard {
-        Some(shard) => format!(
-            "{stem}.shard-{}.results.csv",
-            shard.to_string().replace('/', "-of-")
-        ),
-        None => format!("{stem}.results.csv"),
-    };
-    dir.join(name)
-}
-
-fn writer_mode(mode: ResultsMode) -> Mode {
-    match mode {
-        ResultsMode::New => Mode::New,
-        ResultsMode::Resume => Mode::Resume,
-        ResultsMode::Force => Mode::Force,
-    }
-}
-
-fn load_prior(config: &RunConfig, path: &Path) -> Result<Option<ResumeState>, RunError> {
-    let resuming =
-        config.results_mode == ResultsMode::Resume && config.write_mode == WriteMode::Apply;
-    if resuming && path.exists() {
-        Ok(Some(ResumeState::load(
-            path,
-            ResultsFormat::from_path(path)?,
-        )?))
-    } else {
-        Ok(None)
-    }
-}
-
-/// Refuses a resume whose input changed under rows the results file vouches for, and returns
-/// the connections of rows whose request a previous run may have sent (they must be looked up).
-fn check_resume(
-    input: &PreparedInput,
-    prior: &ResumeState,
-    results: String,
-) -> Result<BTreeSet<ConnectionId>, RunError> {
-    const LISTED: usize = 5;
-    let mut changed = Vec::new();
-    let mut count = 0;
-    let mut reconcile = BTreeSet::new();
-    for checked in input.checked()? {
-        let Checked::Valid(row) = checked? else {
-            continue;
-        };
-        let Some(before) = prior.get(row.row) else {
-            continue;
-        };
-        let vouched = before.succeeded() || before.in_flight;
-        if vouched
-            && !before
-                .fingerprint
-                .matches(&fingerprint(&row.connection, &row.environment))
-        {
-            count += 1;
-            if changed.len() < LISTED {
-                changed.push(format!("line {} ({})", row.line, row.environment.name));
-            }
-        }
-        if before.in_flight {
-            reconcile.insert(row.connection);
-        }
-    }
-    if count > 0 {
-        return Err(RunError::ChangedRows {
-            file: input.display.clone(),
-            results,
-            count,
-            rows: changed,
-        });
-    }
-    Ok(reconcile)
 }
 
 fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {
@@ -450,162 +291,13 @@ fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {
         .collect()
 }
 
-/// Lists every connection once (all pages), `concurrency` at a time, spread over the keys.
-async fn list_all(
-    connections: Vec<ConnectionId>,
-    clients: &[KeyClient],
-    config: &RunConfig,
-    reporter: &dyn Reporter,
-) -> Inventory {
-    let mut inventory = Inventory::default();
-    let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let mut lists = JoinSet::new();
-    for (i, connection) in connections.into_iter().enumerate() {
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            break;
-        };
-        if config.stop.reason().is_some() {
-            break;
-        }
-        let client = clients[i % clients.len()].client.clone();
-        let stop = config.stop.clone();
-        lists.spawn(async move {
-            let _permit = permit;
-            let state = match list_connection(&client, &connection).await {
-                Ok(state) => state,
-                Err(auth) => {
-                    stop.stop(StopReason::AuthFailed);
-                    ConnectionState::Unusable(auth)
-                }
-            };
-            (connection, state)
-        });
-        while let Some(Ok((connection, state))) = lists.try_join_next() {
-            inventory.insert(connection, state);
-            reporter.connection_listed();
-        }
-    }
-    while let Some(joined) = lists.join_next().await {
-        if let Ok((connection, state)) = joined {
-            inventory.insert(connection, state);
-            reporter.connection_listed();
-        }
-    }
-    inventory
-}
-
-/// The second read of the input: settles what needs no request and hands the rest to workers.
-struct Feeder {
-    input: Arc<PreparedInput>,
-    inventory: Arc<Inventory>,
-    prior: Option<Arc<ResumeState>>,
-    ledger: Arc<Ledger>,
-    policy: ExistingPolicy,
-    write_mode: WriteMode,
-    stop: StopHandle,
-}
-
-impl Feeder {
-    /// Returns how many rows were already settled by an earlier run.
-    fn feed(&self, jobs: &mpsc::Sender<Job>) -> Result<u64, RunError> {
-        let mut resumed = 0;
-        for checked in self.input.checked()? {
-            match checked? {
-                Checked::Invalid(problem) => self.ledger.record(&invalid_record(&problem))?,
-                Checked::Valid(row) => {
-                    let key = RowKey {
-                        row: row.row,
-                        line: row.line,
-                        connection_id: row.connection.to_string(),
-                        name: row.environment.name.clone(),
-                        fingerprint: fingerprint(&row.connection, &row.environment),
-                    };
-                    let before = self.prior.as_ref().and_then(|p| p.get(row.row));
-                    if let Some((before, status)) = before
-                        .filter(|b| b.succeeded())
-                        .and_then(|b| Some((b, b.status?)))
-                    {
-                        resumed += 1;
-                        self.ledger.count(&RowRecord {
-                            environment_id: before.environment_id,
-                            attempts: before.attempts,
-                            ..key.record(status)
-                        });
-                        continue;
-                    }
-                    if let Some(reason) = self.stop.reason() {
-                        self.ledger.record(&stopped_record(&key, reason))?;
-                        continue;
-                    }
-                    let sent_before = before.is_some_and(|b| b.in_flight);
-                    let state = self.inventory.get(&row.connection);
-                    let work = match decide(self.policy, state, &row.environment, sent_before) {
-                        Action::Settle {
-                            status,
-                            environment_id,
-                            failure,
-                        } => {
-                            let record = match &failure {
-                                Some(failure) => key.failed(status, failure),
-                                None => key.record(status),
-                            };
-                            self.ledger.record(&RowRecord {
-                                environment_id,
-                                ..record
-                            })?;
-                            continue;
-                        }
-                        Action::Create => Work::Create {
-                            environment: Box::new(row.environment),
-                            check: if sent_before && state.is_none() {
-                                ExistenceCheck::LookFirst
-                            } else {
-                                ExistenceCheck::AssumeAbsent
-                            },
-                        },
-                        Action::Update { id, update } => Work::Update { id, update },
-                    };
-                    if self.write_mode == WriteMode::DryRun {
-                        let planned = match work {
-                            Work::Create { .. } => Status::Created,
-                            Work::Update { .. } => Status::Updated,
-                        };
-                        self.ledger.record(&key.record(planned))?;
-                        continue;
-                    }
-                    let job = Job {
-                        key,
-                        connection: row.connection,
-                        work,
-                    };
-                    if jobs.blocking_send(job).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(resumed)
-    }
-}
-
-fn invalid_record(problem: &RowProblem) -> RowRecord {
-    let message = problem
-        .problems
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    RowRecord {
-        row: problem.row,
-        line: problem.line,
-        connection_id: problem.connection_id.clone(),
-        name: problem.name.clone(),
-        status: Status::Invalid,
-        environment_id: None,
-        attempts: 0,
-        http_status: None,
-        error_kind: Some(ErrorKind::Validation),
-        error: Some(message),
-        fingerprint: fingerprint_problem(problem),
-    }
+/// Requests, retries and 429s across every key's client.
+fn total_stats(clients: &[KeyClient]) -> Tally {
+    clients.iter().fold(Tally::default(), |mut sum, key| {
+        let stats = key.client.stats();
+        sum.requests += stats.requests;
+        sum.retries += stats.retries;
+        sum.rate_limited += stats.rate_limited;
+        sum
+    })
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use omni_dbt_batch::config::{ExistingPolicy, FailureThreshold};
 use omni_dbt_batch::input::Format;
 use omni_dbt_batch::shard::Shard;
@@ -139,8 +139,8 @@ pub struct RunArgs {
 
     /// A row whose name already exists in its connection: skip (record `exists`), fail, update,
     /// or ignore (do not list first; create anyway).
-    #[arg(long, value_enum, default_value_t = ExistingArg::Skip, env = "OMNI_DBT_EXISTING")]
-    pub existing: ExistingArg,
+    #[arg(long, value_enum, default_value_t = ExistingPolicy::Skip, env = "OMNI_DBT_EXISTING")]
+    pub existing: ExistingPolicy,
 
     /// Continue from an existing results file: skip finished rows, reconcile rows left in flight.
     #[arg(long, env = "OMNI_DBT_RESUME", conflicts_with = "force")]
@@ -201,30 +201,6 @@ pub struct RunArgs {
         env = "OMNI_DBT_SANDBOX_SEED"
     )]
     pub sandbox_seed: u64,
-}
-
-/// `--existing` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExistingArg {
-    /// Record `exists` with the environment's id.
-    Skip,
-    /// Record `failed` (kind `exists`).
-    Fail,
-    /// Update it to match the row (`updated` or `unchanged`).
-    Update,
-    /// Do not list connections first; create every row.
-    Ignore,
-}
-
-impl From<ExistingArg> for ExistingPolicy {
-    fn from(arg: ExistingArg) -> Self {
-        match arg {
-            ExistingArg::Skip => ExistingPolicy::Skip,
-            ExistingArg::Fail => ExistingPolicy::Fail,
-            ExistingArg::Update => ExistingPolicy::Update,
-            ExistingArg::Ignore => ExistingPolicy::Ignore,
-        }
-    }
 }
 
 /// `sandbox`.

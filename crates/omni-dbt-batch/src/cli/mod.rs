@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use omni_dbt_batch::config::{ApiKey, InvalidRows, ResultsMode, RunConfig, WriteMode};
+use omni_dbt_batch::config::{ApiKey, InvalidRows, RunConfig, WriteMode};
 use omni_dbt_batch::input::InputSource;
+use omni_dbt_batch::results::Mode;
 use omni_dbt_batch::run::RunError;
 use omni_dbt_core::RetryPolicy;
 
@@ -142,9 +143,9 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
     config.shard = args.input.shard;
     config.results_path = args.results.clone();
     config.results_mode = match (args.resume, args.force) {
-        (true, _) => ResultsMode::Resume,
-        (false, true) => ResultsMode::Force,
-        (false, false) => ResultsMode::New,
+        (true, _) => Mode::Resume,
+        (false, true) => Mode::Force,
+        (false, false) => Mode::New,
     };
     config.concurrency = args.concurrency as usize;
     config.rate = args.rate;
@@ -155,7 +156,7 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
         ..RetryPolicy::default()
     };
     config.timeout = args.timeout;
-    config.existing = args.existing.into();
+    config.existing = args.existing;
     config.write_mode = if args.dry_run {
         WriteMode::DryRun
     } else {
