@@ -1,0 +1,87 @@
+//! End to end: `--token-env` spreads the work over several API keys, and every key named is used.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use omni_dbt_e2e::*;
+use omni_dbt_sandbox::{RateLimit, SandboxConfig};
+
+fn two_key_sandbox() -> SandboxConfig {
+    SandboxConfig::default()
+        .with_token("e2e-key-one-0f3a")
+        .with_token("e2e-key-two-9c1b")
+        .with_rate_limit(RateLimit::Unlimited)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_accepted_keys_create_every_row_once() {
+    let sandbox = start_sandbox(two_key_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(40, 4);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .args(["--token-env", "KEY_ONE", "--token-env", "KEY_TWO"])
+        .env("KEY_ONE", "e2e-key-one-0f3a")
+        .env("KEY_TWO", "e2e-key-two-9c1b")
+        .run()
+        .await;
+    out.assert_code(0);
+    assert_all_created(
+        &read_results(&default_results(&input)),
+        &rows,
+        &sandbox.snapshot(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_second_key_is_really_used_a_wrong_one_aborts_the_run() {
+    // Connections are listed round-robin over the keys, so with two connections the second key
+    // sends a request for sure: a wrong second key must end the run with exit 3.
+    let sandbox = start_sandbox(two_key_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(10, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .args(["--token-env", "KEY_ONE", "--token-env", "KEY_TWO"])
+        .env("KEY_ONE", "e2e-key-one-0f3a")
+        .env("KEY_TWO", "e2e-key-revoked")
+        .run()
+        .await;
+    out.assert_code(3);
+    assert!(out.mentions("401"), "{}", out.all());
+    assert!(
+        out.mentions("KEY_TWO"),
+        "the log names the refused key: {}",
+        out.all()
+    );
+    assert!(
+        !out.mentions("e2e-key-revoked"),
+        "the token itself is never shown"
+    );
+    assert_eq!(posts(&sandbox.snapshot()), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_variable_that_is_not_set_is_a_usage_error_naming_it() {
+    let sandbox = start_sandbox(two_key_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_csv(dir.path(), "envs.csv", &spread_rows(3, 1));
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .args([
+            "--token-env",
+            "KEY_ONE",
+            "--token-env",
+            "KEY_NOT_SET_ANYWHERE",
+        ])
+        .env("KEY_ONE", "e2e-key-one-0f3a")
+        .run()
+        .await;
+    out.assert_code(2);
+    assert!(out.mentions("KEY_NOT_SET_ANYWHERE"), "{}", out.all());
+    assert_eq!(sandbox.snapshot().total_requests(), 0);
+}
