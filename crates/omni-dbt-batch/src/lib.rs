@@ -1,6 +1,6 @@
 //! Bulk creation of Omni dbt environments from CSV or JSONL, exactly once, with a results file.
 //!
-//! [`run`] is the whole job (the `omni-dbt-batch run` command is a thin layer over it);
+//! [`run()`] is the whole job (the `omni-dbt-batch run` command is a thin layer over it);
 //! [`validate_input`] is the offline check. Data flows one way through the modules:
 //!
 //! | phase | modules |

@@ -7,7 +7,7 @@ use omni_dbt_core::ConnectionId;
 
 use crate::checked::Checked;
 use crate::fingerprint::fingerprint;
-use crate::results::{ResultsError, ResultsFormat, ResumeState};
+use crate::results::{format_of, ResultsError, ResumeState};
 use crate::source::InputFile;
 
 /// How many changed rows a refused resume names.
@@ -16,7 +16,7 @@ const CHANGED_LISTED: usize = 5;
 /// Reads the results file at `path`, if there is one.
 pub fn load(path: &Path) -> Result<Option<ResumeState>, ResultsError> {
     if path.exists() {
-        ResumeState::load(path, ResultsFormat::from_path(path)?).map(Some)
+        ResumeState::load(path, format_of(path)?).map(Some)
     } else {
         Ok(None)
     }

@@ -14,7 +14,7 @@ use crate::input::{Format, InputError, InputSource};
 use crate::inventory::{connections_to_list, Inventory};
 use crate::ledger::Ledger;
 use crate::progress::{Phase, Reporter};
-use crate::results::{ResultsError, ResultsFormat, ResultsSink, ResultsWriter};
+use crate::results::{format_of, ResultsError, ResultsSink, ResultsWriter};
 use crate::shard::Shard;
 use crate::source::InputFile;
 use crate::stop::StopReason;
@@ -153,7 +153,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     let sink = match config.write_mode {
         WriteMode::Apply => Some(ResultsSink::new(ResultsWriter::create(
             &results_path,
-            ResultsFormat::from_path(&results_path)?,
+            format_of(&results_path)?,
             config.results_mode,
         )?)),
         WriteMode::DryRun => None,

@@ -6,13 +6,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use omni_dbt_batch::record::{ErrorKind, RowRecord, Status};
-use omni_dbt_batch::results::{Mode, ResultsFormat, ResultsReader, ResultsWriter, ResumeState};
+use omni_dbt_batch::results::{Format, Mode, ResultsReader, ResultsWriter, ResumeState};
 use proptest::prelude::*;
 
-const FORMATS: [(ResultsFormat, &str); 2] = [
-    (ResultsFormat::Csv, "r.csv"),
-    (ResultsFormat::Jsonl, "r.jsonl"),
-];
+const FORMATS: [(Format, &str); 2] = [(Format::Csv, "r.csv"), (Format::Jsonl, "r.jsonl")];
 
 /// Text that stresses both formats: separators, quotes, line breaks, unicode, or anything at all.
 fn text() -> impl Strategy<Value = String> {
@@ -62,7 +59,7 @@ fn as_recorded(mut record: RowRecord) -> RowRecord {
     record
 }
 
-fn read_all(path: &Path, format: ResultsFormat) -> Vec<RowRecord> {
+fn read_all(path: &Path, format: Format) -> Vec<RowRecord> {
     ResultsReader::open(path, format)
         .and_then(|reader| reader.collect())
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
@@ -134,7 +131,7 @@ proptest! {
 fn a_finished_csv_file_is_plain_csv_for_other_readers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.csv");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap();
     for row in [2u64, 1] {
         writer
             .record(&RowRecord {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use omni_dbt_core::EnvironmentId;
 use serde::Serialize;
 
-use super::ResultsFormat;
+use super::Format;
 use crate::record::{ErrorKind, RowRecord, Status};
 
 /// The columns of the results file, in order (the CSV header and the JSONL keys).
@@ -67,13 +67,13 @@ impl<'a> From<&'a RowRecord> for WrittenRecord<'a> {
 /// Turns records into lines of one format, reusing one buffer.
 #[derive(Debug)]
 pub(crate) struct Encoder {
-    format: ResultsFormat,
+    format: Format,
     buf: Vec<u8>,
 }
 
 impl Encoder {
     /// An encoder for `format`.
-    pub fn new(format: ResultsFormat) -> Self {
+    pub fn new(format: Format) -> Self {
         Self {
             format,
             buf: Vec::with_capacity(512),
@@ -85,11 +85,11 @@ impl Encoder {
         self.buf.clear();
         let written = WrittenRecord::from(record);
         match self.format {
-            ResultsFormat::Jsonl => {
+            Format::Jsonl => {
                 serde_json::to_writer(&mut self.buf, &written).map_err(|e| e.to_string())?;
                 self.buf.push(b'\n');
             }
-            ResultsFormat::Csv => {
+            Format::Csv => {
                 let mut writer = csv::WriterBuilder::new()
                     .has_headers(false)
                     .terminator(csv::Terminator::Any(b'\n'))
@@ -122,10 +122,10 @@ fn trim_cr(bytes: &[u8]) -> &[u8] {
 }
 
 /// Parses one record (the bytes of one line, one CSV record) of `format`.
-pub(crate) fn decode(format: ResultsFormat, bytes: &[u8]) -> Result<RowRecord, String> {
+pub(crate) fn decode(format: Format, bytes: &[u8]) -> Result<RowRecord, String> {
     match format {
-        ResultsFormat::Jsonl => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
-        ResultsFormat::Csv => decode_csv(bytes),
+        Format::Jsonl => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+        Format::Csv => decode_csv(bytes),
     }
 }
 
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn csv_decode_names_the_bad_column() {
-        let message = decode(ResultsFormat::Csv, b"1,2,c,n,made_up,,1,,,,f\n").unwrap_err();
+        let message = decode(Format::Csv, b"1,2,c,n,made_up,,1,,,,f\n").unwrap_err();
         assert!(message.starts_with("column status:"), "{message}");
     }
 
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn csv_decode_rejects_a_wrong_number_of_columns() {
-        let message = decode(ResultsFormat::Csv, b"1,2,c\n").unwrap_err();
+        let message = decode(Format::Csv, b"1,2,c\n").unwrap_err();
         assert!(message.contains("expected 11 columns"), "{message}");
     }
 }

@@ -14,7 +14,7 @@ use super::codec::CSV_HEADER;
 use super::files::Replacement;
 use super::journal::{self, JournalEntry, JournalReader};
 use super::reader::ResultsReader;
-use super::{ResultsError, ResultsFormat};
+use super::{Format, ResultsError};
 
 /// What [`ResultsWriter::finish`](super::ResultsWriter::finish) did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl Index {
 /// the larger of the old and new file lengths, so that no record of either file can settle them.
 pub(crate) fn finish(
     path: &Path,
-    format: ResultsFormat,
+    format: Format,
     journal_path: &Path,
 ) -> Result<FinishReport, ResultsError> {
     let old_len = std::fs::metadata(path)
@@ -106,7 +106,7 @@ pub(crate) fn finish(
 }
 
 /// Indexes the last record of each row.
-fn build_index(path: &Path, format: ResultsFormat) -> Result<Index, ResultsError> {
+fn build_index(path: &Path, format: Format) -> Result<Index, ResultsError> {
     let mut reader = ResultsReader::open(path, format)?;
     let mut entries = Vec::new();
     let mut in_order = true;
@@ -165,7 +165,7 @@ fn unsettled_intents(
 /// committed) and its length.
 fn write_in_row_order(
     path: &Path,
-    format: ResultsFormat,
+    format: Format,
     index: &Index,
 ) -> Result<(Replacement, u64), ResultsError> {
     let rewrite_error = |e: std::io::Error| ResultsError::io("rewrite", path, e);
@@ -173,7 +173,7 @@ fn write_in_row_order(
     let mut replacement = Replacement::new(path)?;
     let mut out = BufWriter::new(replacement.file());
     let mut written = 0u64;
-    if format == ResultsFormat::Csv {
+    if format == Format::Csv {
         out.write_all(CSV_HEADER.as_bytes())
             .map_err(rewrite_error)?;
         written += CSV_HEADER.len() as u64;

@@ -24,20 +24,13 @@ pub enum ResultsError {
 
     /// The format could not be told from the file name.
     #[error(
-        "cannot tell the results format of {}: use a .csv, .jsonl or .ndjson extension, \
-         or pass --format csv|jsonl",
+        "cannot tell the results format of {}: give --results a path ending in .csv, .jsonl \
+         or .ndjson",
         path.display()
     )]
     UnknownFormat {
         /// The results path.
         path: PathBuf,
-    },
-
-    /// A format name (for `--format`) is not one we know.
-    #[error("unknown results format {name:?}: expected csv or jsonl")]
-    UnknownFormatName {
-        /// What was given.
-        name: String,
     },
 
     /// The operating system refused an operation on the file.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 use super::scan::RecordScanner;
-use super::{ResultsError, ResultsFormat};
+use super::{Format, ResultsError};
 
 /// An append-only file that knows its length and never leaves a partial record behind it
 /// while the process lives.
@@ -38,7 +38,7 @@ impl AppendFile {
     /// warning) so that the next append starts on a fresh line; `format` says how records end.
     pub fn open(
         path: &Path,
-        format: ResultsFormat,
+        format: Format,
         opening: Opening,
         what: &'static str,
     ) -> Result<Self, ResultsError> {
@@ -117,7 +117,7 @@ impl AppendFile {
 fn drop_torn_tail(
     path: &Path,
     file: &File,
-    format: ResultsFormat,
+    format: Format,
     what: &'static str,
 ) -> Result<u64, ResultsError> {
     let mut scanner = RecordScanner::new(BufReader::new(file), format);

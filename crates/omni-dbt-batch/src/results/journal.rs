@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::files::{remove_if_exists, AppendFile, Opening, Replacement};
 use super::scan::RecordScanner;
-use super::{ResultsError, ResultsFormat};
+use super::{Format, ResultsError};
 
 /// The path of the journal that goes with a results file: the results path plus `.journal`.
 ///
@@ -134,7 +134,7 @@ impl JournalWriter {
     /// kept for its unsettled intents (`Continue`).
     pub fn open(path: &Path, opening: Opening) -> Result<Self, ResultsError> {
         Ok(Self {
-            file: AppendFile::open(path, ResultsFormat::Jsonl, opening, "intent journal")?,
+            file: AppendFile::open(path, Format::Jsonl, opening, "intent journal")?,
             buf: Vec::with_capacity(256),
         })
     }
@@ -169,7 +169,7 @@ impl JournalReader {
         match File::open(path) {
             Ok(file) => Ok(Some(Self {
                 path: path.to_path_buf(),
-                scanner: RecordScanner::new(BufReader::new(file), ResultsFormat::Jsonl),
+                scanner: RecordScanner::new(BufReader::new(file), Format::Jsonl),
             })),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(ResultsError::io("open", path, e)),

@@ -18,7 +18,7 @@
 //!
 //! ```
 //! use omni_dbt_batch::record::{RowRecord, Status};
-//! use omni_dbt_batch::results::{Mode, ResultsFormat, ResultsWriter, ResumeState};
+//! use omni_dbt_batch::results::{format_of, Mode, Format, ResultsWriter, ResumeState};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("envs.results.jsonl");
@@ -36,7 +36,7 @@
 //!     fingerprint: "f".into(),
 //! };
 //!
-//! let format = ResultsFormat::from_path(&path)?;
+//! let format = format_of(&path)?;
 //! let mut writer = ResultsWriter::create(&path, format, Mode::New)?;
 //! writer.record(&record(2, Status::Skipped))?;
 //! writer.record(&record(1, Status::Exists))?;
@@ -72,7 +72,7 @@ mod writer;
 pub use codec::COLUMNS;
 pub use compact::FinishReport;
 pub use error::ResultsError;
-pub use format::ResultsFormat;
+pub use format::{format_of, Format};
 pub use journal::{journal_path, Intent, IntentOp};
 pub use reader::ResultsReader;
 pub use resume::{Fingerprint, PriorRow, ResumeState};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::codec::{decode, is_csv_header, missing_header_message};
 use super::scan::RecordScanner;
-use super::{ResultsError, ResultsFormat};
+use super::{Format, ResultsError};
 use crate::record::RowRecord;
 
 /// A record with where it sits in the results file.
@@ -27,7 +27,7 @@ pub(crate) struct Located {
 /// warning; any other unreadable record is [`ResultsError::Corrupt`], naming the line.
 ///
 /// ```
-/// use omni_dbt_batch::results::{ResultsFormat, ResultsReader};
+/// use omni_dbt_batch::results::{Format, ResultsReader};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("r.csv");
@@ -37,7 +37,7 @@ pub(crate) struct Located {
 ///      1,2,conn,dev,failed,,3,503,server,\"Service Unavailable, try later\",abc\n\
 ///      2,3,conn,stag",
 /// )?;
-/// let records = ResultsReader::open(&path, ResultsFormat::Csv)?.collect::<Result<Vec<_>, _>>()?;
+/// let records = ResultsReader::open(&path, Format::Csv)?.collect::<Result<Vec<_>, _>>()?;
 /// assert_eq!(records.len(), 1); // the torn second record is dropped
 /// assert_eq!(records[0].error.as_deref(), Some("Service Unavailable, try later"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -45,7 +45,7 @@ pub(crate) struct Located {
 #[derive(Debug)]
 pub struct ResultsReader {
     path: PathBuf,
-    format: ResultsFormat,
+    format: Format,
     scanner: RecordScanner<BufReader<File>>,
     header_seen: bool,
     done: bool,
@@ -53,7 +53,7 @@ pub struct ResultsReader {
 
 impl ResultsReader {
     /// Opens the results file at `path`, holding records of `format`.
-    pub fn open(path: impl AsRef<Path>, format: ResultsFormat) -> Result<Self, ResultsError> {
+    pub fn open(path: impl AsRef<Path>, format: Format) -> Result<Self, ResultsError> {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| ResultsError::io("open", &path, e))?;
         Ok(Self {
@@ -84,7 +84,7 @@ impl ResultsReader {
             if raw.is_blank() {
                 continue;
             }
-            if self.format == ResultsFormat::Csv && !self.header_seen {
+            if self.format == Format::Csv && !self.header_seen {
                 if !is_csv_header(raw.bytes) {
                     return Err(ResultsError::Corrupt {
                         path: self.path.clone(),
@@ -157,7 +157,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         std::fs::write(&path, "1,2,c,n,created,,1,,,,f\n").unwrap();
-        let mut reader = ResultsReader::open(&path, ResultsFormat::Csv).unwrap();
+        let mut reader = ResultsReader::open(&path, Format::Csv).unwrap();
         let message = reader.next().unwrap().unwrap_err().to_string();
         assert!(message.contains("r.csv:1:"), "{message}");
         assert!(message.contains("--force"), "{message}");
@@ -169,7 +169,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.jsonl");
         std::fs::write(&path, "\n{\"row\":1}\n").unwrap();
-        let err = ResultsReader::open(&path, ResultsFormat::Jsonl)
+        let err = ResultsReader::open(&path, Format::Jsonl)
             .unwrap()
             .next()
             .unwrap()
@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn missing_file_is_an_io_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
-        let err = ResultsReader::open(dir.path().join("gone.csv"), ResultsFormat::Csv).unwrap_err();
+        let err = ResultsReader::open(dir.path().join("gone.csv"), Format::Csv).unwrap_err();
         assert!(err.to_string().contains("gone.csv"), "{err}");
     }
 }

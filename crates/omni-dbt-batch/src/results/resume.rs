@@ -8,7 +8,7 @@ use omni_dbt_core::EnvironmentId;
 
 use super::journal::{journal_path, Intent, JournalReader};
 use super::reader::ResultsReader;
-use super::{ResultsError, ResultsFormat};
+use super::{Format, ResultsError};
 use crate::record::{RowRecord, Status};
 
 /// A request fingerprint as recorded, stored compactly: 16 bytes when it is 32 lowercase hex
@@ -124,11 +124,11 @@ impl PriorRow {
 ///
 /// ```
 /// use omni_dbt_batch::record::{RowRecord, Status};
-/// use omni_dbt_batch::results::{Intent, IntentOp, Mode, ResultsFormat, ResultsWriter, ResumeState};
+/// use omni_dbt_batch::results::{Intent, IntentOp, Mode, Format, ResultsWriter, ResumeState};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("r.jsonl");
-/// let mut writer = ResultsWriter::create(&path, ResultsFormat::Jsonl, Mode::New)?;
+/// let mut writer = ResultsWriter::create(&path, Format::Jsonl, Mode::New)?;
 /// let intent = |row: u64| Intent {
 ///     row,
 ///     line: row + 1,
@@ -154,7 +154,7 @@ impl PriorRow {
 /// writer.intend(&intent(2))?;
 /// drop(writer); // as if killed while row 2's request was in flight
 ///
-/// let state = ResumeState::load(&path, ResultsFormat::Jsonl)?;
+/// let state = ResumeState::load(&path, Format::Jsonl)?;
 /// assert!(state.get(1).unwrap().succeeded());
 /// assert!(state.get(2).unwrap().in_flight);
 /// assert_eq!(state.intent(2).unwrap().name, "env-2");
@@ -173,7 +173,7 @@ impl ResumeState {
     /// journal reads as empty; a torn last record or journal line is ignored.
     ///
     /// An unreadable record is [`ResultsError::Corrupt`], naming the file and line.
-    pub fn load(path: impl AsRef<Path>, format: ResultsFormat) -> Result<Self, ResultsError> {
+    pub fn load(path: impl AsRef<Path>, format: Format) -> Result<Self, ResultsError> {
         let path = path.as_ref();
         let journal_path = journal_path(path);
         // Pass 1: the offset of each row's last intent (16 bytes per journaled row).

@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead};
 
-use super::ResultsFormat;
+use super::Format;
 
 /// One whole record as it sits in the file, terminator included.
 #[derive(Debug)]
@@ -52,10 +52,10 @@ pub(crate) struct RecordScanner<R> {
 
 impl<R: BufRead> RecordScanner<R> {
     /// A scanner over `input`, which holds records of `format`.
-    pub fn new(input: R, format: ResultsFormat) -> Self {
+    pub fn new(input: R, format: Format) -> Self {
         Self {
             input,
-            quote_aware: format == ResultsFormat::Csv,
+            quote_aware: format == Format::Csv,
             buf: Vec::with_capacity(256),
             offset: 0,
             line: 1,
@@ -106,7 +106,7 @@ impl<R: BufRead> RecordScanner<R> {
 mod tests {
     use super::*;
 
-    fn split(format: ResultsFormat, text: &str) -> (Vec<(u64, u64, String)>, Option<TornTail>) {
+    fn split(format: Format, text: &str) -> (Vec<(u64, u64, String)>, Option<TornTail>) {
         let mut scanner = RecordScanner::new(text.as_bytes(), format);
         let mut records = Vec::new();
         while let Some(record) = scanner.next_record().unwrap() {
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn csv_newlines_inside_quotes_do_not_end_a_record() {
-        let (records, torn) = split(ResultsFormat::Csv, "h\n1,\"a\nb\"\"\"\n2,c\n");
+        let (records, torn) = split(Format::Csv, "h\n1,\"a\nb\"\"\"\n2,c\n");
         assert_eq!(
             records,
             vec![
@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_record_without_its_newline_is_a_torn_tail() {
-        let (records, torn) = split(ResultsFormat::Jsonl, "{}\n{\"row\":");
+        let (records, torn) = split(Format::Jsonl, "{}\n{\"row\":");
         assert_eq!(records.len(), 1);
         assert_eq!(
             torn,
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn csv_record_cut_after_a_quoted_newline_is_a_torn_tail() {
-        let (records, torn) = split(ResultsFormat::Csv, "h\n1,\"a\n");
+        let (records, torn) = split(Format::Csv, "h\n1,\"a\n");
         assert_eq!(records.len(), 1);
         assert_eq!(
             torn,
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn jsonl_splits_on_every_newline() {
-        let (records, torn) = split(ResultsFormat::Jsonl, "{\"a\":\"\\\"\"}\n\n{}\n");
+        let (records, torn) = split(Format::Jsonl, "{\"a\":\"\\\"\"}\n\n{}\n");
         assert_eq!(records.len(), 3);
         assert_eq!(records[2], (12, 3, "{}\n".to_owned()));
         assert_eq!(torn, None);

@@ -16,11 +16,11 @@ use crate::record::RowRecord;
 ///
 /// ```
 /// use omni_dbt_batch::record::{RowRecord, Status};
-/// use omni_dbt_batch::results::{Mode, ResultsFormat, ResultsSink, ResultsWriter};
+/// use omni_dbt_batch::results::{Mode, Format, ResultsSink, ResultsWriter};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("r.jsonl");
-/// let sink = ResultsSink::new(ResultsWriter::create(&path, ResultsFormat::Jsonl, Mode::New)?);
+/// let sink = ResultsSink::new(ResultsWriter::create(&path, Format::Jsonl, Mode::New)?);
 /// let workers: Vec<_> = (1..=4u64)
 ///     .map(|row| {
 ///         let sink = sink.clone();

@@ -10,7 +10,7 @@ use super::compact::{finish, FinishReport};
 use super::files::{remove_if_exists, AppendFile, Opening};
 use super::journal::{journal_path, Intent, JournalWriter};
 use super::scan::RecordScanner;
-use super::{ResultsError, ResultsFormat};
+use super::{Format, ResultsError};
 use crate::record::RowRecord;
 
 /// What to do with a results file left by an earlier run.
@@ -39,11 +39,11 @@ pub enum Mode {
 ///
 /// ```
 /// use omni_dbt_batch::record::{RowRecord, Status};
-/// use omni_dbt_batch::results::{Intent, IntentOp, Mode, ResultsFormat, ResultsWriter};
+/// use omni_dbt_batch::results::{Intent, IntentOp, Mode, Format, ResultsWriter};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("envs.results.csv");
-/// let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New)?;
+/// let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New)?;
 /// writer.intend(&Intent {
 ///     row: 1,
 ///     line: 2,
@@ -73,12 +73,12 @@ pub enum Mode {
 ///      1,2,conn,dev,failed,,6,503,,Service Unavailable,f1\n"
 /// );
 /// // A second run without --resume or --force is refused.
-/// assert!(ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).is_err());
+/// assert!(ResultsWriter::create(&path, Format::Csv, Mode::New).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct ResultsWriter {
-    format: ResultsFormat,
+    format: Format,
     results: AppendFile,
     journal: JournalWriter,
     journal_path: PathBuf,
@@ -92,7 +92,7 @@ impl ResultsWriter {
     /// file starts with the header ([`ResultsError::Corrupt`] otherwise).
     pub fn create(
         path: impl Into<PathBuf>,
-        format: ResultsFormat,
+        format: Format,
         mode: Mode,
     ) -> Result<Self, ResultsError> {
         let path = path.into();
@@ -111,7 +111,7 @@ impl ResultsWriter {
             Mode::Resume => (Opening::Continue, Opening::Continue),
         };
         let mut results = AppendFile::open(&path, format, results, "results file")?;
-        if format == ResultsFormat::Csv {
+        if format == Format::Csv {
             if results.len() == 0 {
                 results.append(CSV_HEADER.as_bytes())?;
             } else {
@@ -185,7 +185,7 @@ impl ResultsWriter {
     }
 
     /// The results file's format.
-    pub fn format(&self) -> ResultsFormat {
+    pub fn format(&self) -> Format {
         self.format
     }
 }
@@ -194,7 +194,7 @@ impl ResultsWriter {
 /// makes a readable file.
 fn check_csv_header(path: &Path) -> Result<(), ResultsError> {
     let file = File::open(path).map_err(|e| ResultsError::io("open", path, e))?;
-    let mut scanner = RecordScanner::new(BufReader::new(file), ResultsFormat::Csv);
+    let mut scanner = RecordScanner::new(BufReader::new(file), Format::Csv);
     let mut line = 1;
     while let Some(raw) = scanner
         .next_record()

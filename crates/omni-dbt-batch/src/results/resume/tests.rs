@@ -39,13 +39,13 @@ fn intent(row: u64, fingerprint: &str) -> Intent {
 fn finished_rows_report_their_last_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.csv");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap();
     writer.record(&record(1, Status::Failed)).unwrap();
     writer.record(&record(2, Status::Exists)).unwrap();
     writer.record(&record(1, Status::Created)).unwrap();
     drop(writer);
 
-    let state = ResumeState::load(&path, ResultsFormat::Csv).unwrap();
+    let state = ResumeState::load(&path, Format::Csv).unwrap();
     assert_eq!(state.len(), 2);
     let first = state.get(1).unwrap();
     assert_eq!(first.status, Some(Status::Created));
@@ -63,13 +63,13 @@ fn finished_rows_report_their_last_record() {
 fn an_intent_without_a_record_is_in_flight_with_its_fingerprint() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.jsonl");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Jsonl, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Jsonl, Mode::New).unwrap();
     writer.intend(&intent(1, "v1:abc")).unwrap();
     writer.record(&record(1, Status::Created)).unwrap();
     writer.intend(&intent(2, "v1:def")).unwrap();
     drop(writer); // killed with row 2 in flight
 
-    let state = ResumeState::load(&path, ResultsFormat::Jsonl).unwrap();
+    let state = ResumeState::load(&path, Format::Jsonl).unwrap();
     assert!(!state.get(1).unwrap().in_flight);
     let second = state.get(2).unwrap();
     assert!(second.in_flight);
@@ -87,16 +87,16 @@ fn an_intent_without_a_record_is_in_flight_with_its_fingerprint() {
 fn a_retry_in_flight_after_an_earlier_record_is_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.csv");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap();
     writer.intend(&intent(1, "old")).unwrap();
     writer.record(&record(1, Status::Failed)).unwrap();
     drop(writer);
     // The resumed run retries row 1 and is killed before its outcome is known.
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::Resume).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::Resume).unwrap();
     writer.intend(&intent(1, "new")).unwrap();
     drop(writer);
 
-    let state = ResumeState::load(&path, ResultsFormat::Csv).unwrap();
+    let state = ResumeState::load(&path, Format::Csv).unwrap();
     let prior = state.get(1).unwrap();
     assert!(prior.in_flight);
     assert_eq!(prior.status, Some(Status::Failed));
@@ -108,8 +108,7 @@ fn a_retry_in_flight_after_an_earlier_record_is_in_flight() {
 fn intents_of_other_rows_do_not_settle_each_other() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.jsonl");
-    let sink =
-        ResultsSink::new(ResultsWriter::create(&path, ResultsFormat::Jsonl, Mode::New).unwrap());
+    let sink = ResultsSink::new(ResultsWriter::create(&path, Format::Jsonl, Mode::New).unwrap());
     sink.intend(&intent(1, "a")).unwrap();
     sink.intend(&intent(2, "b")).unwrap();
     sink.record(&record(2, Status::Created)).unwrap();
@@ -117,7 +116,7 @@ fn intents_of_other_rows_do_not_settle_each_other() {
     sink.record(&record(3, Status::Created)).unwrap();
     drop(sink);
 
-    let state = ResumeState::load(&path, ResultsFormat::Jsonl).unwrap();
+    let state = ResumeState::load(&path, Format::Jsonl).unwrap();
     let in_flight: Vec<u64> = state.in_flight().map(|i| i.row).collect();
     assert_eq!(in_flight, vec![1]);
     assert!(state.get(2).unwrap().succeeded());
@@ -127,10 +126,7 @@ fn intents_of_other_rows_do_not_settle_each_other() {
 #[test]
 fn load_ignores_a_torn_last_record_and_a_torn_journal_line() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, format) in [
-        ("r.csv", ResultsFormat::Csv),
-        ("r.jsonl", ResultsFormat::Jsonl),
-    ] {
+    for (name, format) in [("r.csv", Format::Csv), ("r.jsonl", Format::Jsonl)] {
         let path = dir.path().join(name);
         let mut writer = ResultsWriter::create(&path, format, Mode::New).unwrap();
         writer.record(&record(1, Status::Created)).unwrap();
@@ -150,7 +146,7 @@ fn load_ignores_a_torn_last_record_and_a_torn_journal_line() {
 #[test]
 fn load_of_a_missing_file_is_empty() {
     let dir = tempfile::tempdir().unwrap();
-    let state = ResumeState::load(dir.path().join("r.csv"), ResultsFormat::Csv).unwrap();
+    let state = ResumeState::load(dir.path().join("r.csv"), Format::Csv).unwrap();
     assert!(state.is_empty());
 }
 
@@ -158,14 +154,14 @@ fn load_of_a_missing_file_is_empty() {
 fn an_unreadable_record_names_file_and_line_and_suggests_force() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.csv");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap();
     writer.record(&record(1, Status::Created)).unwrap();
     drop(writer);
     let mut text = fs::read_to_string(&path).unwrap();
     text.push_str("2,3,conn,env-2,done,,1,,,,f\n");
     fs::write(&path, text).unwrap();
 
-    let err = ResumeState::load(&path, ResultsFormat::Csv).unwrap_err();
+    let err = ResumeState::load(&path, Format::Csv).unwrap_err();
     let message = err.to_string();
     assert!(
         matches!(err, ResultsError::Corrupt { line: 3, .. }),
@@ -195,8 +191,7 @@ fn fingerprints_that_are_not_lowercase_hex_digests_are_kept_as_text() {
 fn sink_refuses_records_after_finish() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.csv");
-    let sink =
-        ResultsSink::new(ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap());
+    let sink = ResultsSink::new(ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap());
     let other = sink.clone();
     sink.record(&record(1, Status::Created)).unwrap();
     assert_eq!(other.finish().unwrap().rows, 1);

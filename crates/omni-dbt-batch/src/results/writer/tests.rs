@@ -58,14 +58,14 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap()
 }
 
-fn rows_in(path: &Path, format: ResultsFormat) -> Vec<RowRecord> {
+fn rows_in(path: &Path, format: Format) -> Vec<RowRecord> {
     ResultsReader::open(path, format)
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
 }
 
-fn write_all(path: &Path, format: ResultsFormat, mode: Mode, records: &[RowRecord]) {
+fn write_all(path: &Path, format: Format, mode: Mode, records: &[RowRecord]) {
     let mut writer = ResultsWriter::create(path, format, mode).unwrap();
     for record in records {
         writer.record(record).unwrap();
@@ -78,7 +78,7 @@ fn csv_output_has_the_header_and_columns_in_order_with_empty_cells_for_absent_va
     let path = temp_path(&dir, "r.csv");
     write_all(
         &path,
-        ResultsFormat::Csv,
+        Format::Csv,
         Mode::New,
         &[
             created(1),
@@ -100,7 +100,7 @@ fn jsonl_output_has_every_key_in_column_order_with_null_for_absent_values() {
     let path = temp_path(&dir, "r.jsonl");
     write_all(
         &path,
-        ResultsFormat::Jsonl,
+        Format::Jsonl,
         Mode::New,
         &[created(1), failed(2, "bad\ngateway")],
     );
@@ -121,16 +121,16 @@ fn jsonl_output_has_every_key_in_column_order_with_null_for_absent_values() {
 fn an_empty_error_message_is_written_as_absent() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.jsonl");
-    write_all(&path, ResultsFormat::Jsonl, Mode::New, &[failed(1, "")]);
+    write_all(&path, Format::Jsonl, Mode::New, &[failed(1, "")]);
     assert!(read(&path).contains("\"error\":null"));
-    assert_eq!(rows_in(&path, ResultsFormat::Jsonl)[0].error, None);
+    assert_eq!(rows_in(&path, Format::Jsonl)[0].error, None);
 }
 
 #[test]
 fn a_new_csv_file_gets_its_header_even_with_no_records() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
-    let report = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New)
+    let report = ResultsWriter::create(&path, Format::Csv, Mode::New)
         .unwrap()
         .finish()
         .unwrap();
@@ -144,7 +144,7 @@ fn new_mode_refuses_an_existing_file_and_names_both_flags() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
     fs::write(&path, "keep me").unwrap();
-    let err = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap_err();
+    let err = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, ResultsError::Exists { .. }), "{err:?}");
     assert!(message.contains("--resume"), "{message}");
@@ -158,7 +158,7 @@ fn new_mode_refuses_a_leftover_journal() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
     fs::write(journal_path(&path), "{}\n").unwrap();
-    let err = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap_err();
+    let err = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap_err();
     assert!(err.to_string().contains("r.csv.journal"), "{err}");
     assert!(!path.exists());
 }
@@ -167,30 +167,25 @@ fn new_mode_refuses_a_leftover_journal() {
 fn force_truncates_the_file_and_removes_the_stale_journal() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap();
     writer.record(&created(1)).unwrap();
     writer.intend(&intent(2)).unwrap();
     drop(writer);
 
-    let writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::Force).unwrap();
+    let writer = ResultsWriter::create(&path, Format::Csv, Mode::Force).unwrap();
     assert_eq!(read(&path), HEADER);
     assert_eq!(read(&journal_path(&path)), "");
     drop(writer);
-    assert!(ResumeState::load(&path, ResultsFormat::Csv)
-        .unwrap()
-        .is_empty());
+    assert!(ResumeState::load(&path, Format::Csv).unwrap().is_empty());
 }
 
 #[test]
 fn resume_appends_after_the_earlier_records() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
-    write_all(&path, ResultsFormat::Csv, Mode::New, &[created(2)]);
-    write_all(&path, ResultsFormat::Csv, Mode::Resume, &[created(1)]);
-    let rows: Vec<u64> = rows_in(&path, ResultsFormat::Csv)
-        .iter()
-        .map(|r| r.row)
-        .collect();
+    write_all(&path, Format::Csv, Mode::New, &[created(2)]);
+    write_all(&path, Format::Csv, Mode::Resume, &[created(1)]);
+    let rows: Vec<u64> = rows_in(&path, Format::Csv).iter().map(|r| r.row).collect();
     assert_eq!(rows, vec![2, 1]);
     assert_eq!(read(&path).matches("row,line").count(), 1);
 }
@@ -199,17 +194,14 @@ fn resume_appends_after_the_earlier_records() {
 fn resume_of_a_missing_file_starts_a_new_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
-    write_all(&path, ResultsFormat::Csv, Mode::Resume, &[created(1)]);
-    assert_eq!(rows_in(&path, ResultsFormat::Csv), vec![created(1)]);
+    write_all(&path, Format::Csv, Mode::Resume, &[created(1)]);
+    assert_eq!(rows_in(&path, Format::Csv), vec![created(1)]);
 }
 
 #[test]
 fn resume_drops_a_torn_last_record_before_appending() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, format) in [
-        ("r.csv", ResultsFormat::Csv),
-        ("r.jsonl", ResultsFormat::Jsonl),
-    ] {
+    for (name, format) in [("r.csv", Format::Csv), ("r.jsonl", Format::Jsonl)] {
         let path = temp_path(&dir, name);
         write_all(&path, format, Mode::New, &[created(1), created(2)]);
         let whole = fs::read(&path).unwrap();
@@ -229,18 +221,13 @@ fn resume_drops_a_torn_last_record_before_appending() {
 fn resume_drops_a_csv_record_torn_right_after_a_quoted_newline() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
-    write_all(
-        &path,
-        ResultsFormat::Csv,
-        Mode::New,
-        &[failed(1, "first\nsecond")],
-    );
+    write_all(&path, Format::Csv, Mode::New, &[failed(1, "first\nsecond")]);
     let text = read(&path);
     let cut = text.find("first\n").unwrap() + "first\n".len();
     fs::write(&path, &text[..cut]).unwrap();
 
-    write_all(&path, ResultsFormat::Csv, Mode::Resume, &[created(2)]);
-    assert_eq!(rows_in(&path, ResultsFormat::Csv), vec![created(2)]);
+    write_all(&path, Format::Csv, Mode::Resume, &[created(2)]);
+    assert_eq!(rows_in(&path, Format::Csv), vec![created(2)]);
 }
 
 #[test]
@@ -248,7 +235,7 @@ fn resume_refuses_a_csv_file_without_the_header() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
     fs::write(&path, "name,status\nx,created\n").unwrap();
-    let err = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::Resume).unwrap_err();
+    let err = ResultsWriter::create(&path, Format::Csv, Mode::Resume).unwrap_err();
     assert!(
         matches!(err, ResultsError::Corrupt { line: 1, .. }),
         "{err:?}"
@@ -259,10 +246,7 @@ fn resume_refuses_a_csv_file_without_the_header() {
 #[test]
 fn finish_keeps_the_last_record_per_row_sorted_and_removes_the_journal() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, format) in [
-        ("r.csv", ResultsFormat::Csv),
-        ("r.jsonl", ResultsFormat::Jsonl),
-    ] {
+    for (name, format) in [("r.csv", Format::Csv), ("r.jsonl", Format::Jsonl)] {
         let path = temp_path(&dir, name);
         let mut writer = ResultsWriter::create(&path, format, Mode::New).unwrap();
         for row in [3, 1, 2] {
@@ -294,7 +278,7 @@ fn finish_keeps_the_last_record_per_row_sorted_and_removes_the_journal() {
 fn finish_leaves_a_file_already_in_row_order_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap();
     for row in 1..=3 {
         writer.intend(&intent(row)).unwrap();
         writer.record(&created(row)).unwrap();
@@ -311,7 +295,7 @@ fn finish_leaves_a_file_already_in_row_order_untouched() {
 fn finish_keeps_the_intents_of_rows_still_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.jsonl");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Jsonl, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Jsonl, Mode::New).unwrap();
     writer.record(&failed(2, "timeout")).unwrap();
     writer.intend(&intent(2)).unwrap(); // retried, outcome never known
     writer.intend(&intent(1)).unwrap();
@@ -319,7 +303,7 @@ fn finish_keeps_the_intents_of_rows_still_in_flight() {
     let report = writer.finish().unwrap();
 
     assert_eq!(report.in_flight, vec![2]);
-    let state = ResumeState::load(&path, ResultsFormat::Jsonl).unwrap();
+    let state = ResumeState::load(&path, Format::Jsonl).unwrap();
     assert!(state.get(2).unwrap().in_flight);
     assert_eq!(state.intent(2).unwrap(), &intent(2));
     assert!(!state.get(1).unwrap().in_flight);
@@ -329,21 +313,18 @@ fn finish_keeps_the_intents_of_rows_still_in_flight() {
 fn intents_kept_by_finish_are_settled_by_a_later_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap();
     writer.record(&created(5)).unwrap();
     writer.intend(&intent(1)).unwrap();
     writer.record(&created(3)).unwrap();
     assert_eq!(writer.finish().unwrap().in_flight, vec![1]);
 
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::Resume).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::Resume).unwrap();
     writer.record(&created(1)).unwrap();
     let report = writer.finish().unwrap();
     assert!(report.in_flight.is_empty());
     assert!(!journal_path(&path).exists());
-    let rows: Vec<u64> = rows_in(&path, ResultsFormat::Csv)
-        .iter()
-        .map(|r| r.row)
-        .collect();
+    let rows: Vec<u64> = rows_in(&path, Format::Csv).iter().map(|r| r.row).collect();
     assert_eq!(rows, vec![1, 3, 5]);
 }
 
@@ -351,10 +332,10 @@ fn intents_kept_by_finish_are_settled_by_a_later_record() {
 fn sync_succeeds_on_an_open_writer() {
     let dir = tempfile::tempdir().unwrap();
     let path = temp_path(&dir, "r.csv");
-    let mut writer = ResultsWriter::create(&path, ResultsFormat::Csv, Mode::New).unwrap();
+    let mut writer = ResultsWriter::create(&path, Format::Csv, Mode::New).unwrap();
     writer.record(&created(1)).unwrap();
     writer.sync().unwrap();
-    assert_eq!(rows_in(&path, ResultsFormat::Csv), vec![created(1)]);
+    assert_eq!(rows_in(&path, Format::Csv), vec![created(1)]);
 }
 
 #[test]
