@@ -25,8 +25,7 @@ validate FILE="fixtures/environments.csv":
 sandbox *ARGS:
     cargo run --release -p omni-dbt-batch -- sandbox {{ARGS}}
 
-# Benchmarks (issue 5): builds the release runner, runs every scenario against the in-process
-# sandbox, prints one table and writes target/bench/results.json. `just bench rate` runs one.
+# Benchmark table, also in target/bench/results.json (`just bench rate` runs one scenario).
 bench *SCENARIOS:
     cargo run --release -p omni-dbt-bench --locked -- {{ if SCENARIOS == "" { "all" } else { "run " + SCENARIOS } }}
 
