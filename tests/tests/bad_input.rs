@@ -231,15 +231,16 @@ async fn force_starts_a_new_results_file_and_finds_the_rows_already_created() {
     assert_eq!(snapshot.duplicates_created, 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn resume_refuses_a_row_changed_since_the_results_were_written_naming_its_line() {
+/// Completes a run of five rows, changes one with `edit`, and checks that `--resume` refuses
+/// with exit 2, names `line`, and sends nothing.
+async fn assert_resume_refuses_the_edited_row(edit: impl FnOnce(&mut [InputRow]), line: u64) {
     let sandbox = start_sandbox(fast_sandbox()).await;
     let dir = tempfile::tempdir().unwrap();
     let mut rows = spread_rows(5, 1);
     let input = completed_run(&sandbox, dir.path(), &rows).await;
     let requests_before = sandbox.snapshot().total_requests();
 
-    rows[2].target_schema = "dbt_changed".to_owned(); // data row 3, line 4
+    edit(&mut rows);
     write_csv(dir.path(), "envs.csv", &rows);
     let out = cli()
         .run_against(&sandbox, &input)
@@ -249,8 +250,9 @@ async fn resume_refuses_a_row_changed_since_the_results_were_written_naming_its_
         .await;
     out.assert_code(2);
     assert!(
-        out.stderr.contains("line 4") || out.stderr.contains("envs.csv:4"),
-        "the refusal names line 4\n{}",
+        out.stderr.contains(&format!("line {line}"))
+            || out.stderr.contains(&format!("envs.csv:{line}")),
+        "the refusal names line {line}\n{}",
         out.all()
     );
     assert_eq!(
@@ -261,32 +263,16 @@ async fn resume_refuses_a_row_changed_since_the_results_were_written_naming_its_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn resume_refuses_a_renamed_row_naming_its_line() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut rows = spread_rows(5, 1);
-    let input = completed_run(&sandbox, dir.path(), &rows).await;
-    let requests_before = sandbox.snapshot().total_requests();
-
-    rows[4].name = "env_renamed".to_owned(); // data row 5, line 6
-    write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .arg("--resume")
-        .run()
+async fn resume_refuses_a_row_changed_since_the_results_were_written_naming_its_line() {
+    // Data row 3 is on line 4.
+    assert_resume_refuses_the_edited_row(|rows| rows[2].target_schema = "dbt_changed".into(), 4)
         .await;
-    out.assert_code(2);
-    assert!(
-        out.stderr.contains("line 6") || out.stderr.contains("envs.csv:6"),
-        "the refusal names line 6\n{}",
-        out.all()
-    );
-    assert_eq!(
-        sandbox.snapshot().total_requests(),
-        requests_before,
-        "nothing is sent"
-    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_refuses_a_renamed_row_naming_its_line() {
+    // Data row 5 is on line 6.
+    assert_resume_refuses_the_edited_row(|rows| rows[4].name = "env_renamed".into(), 6).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

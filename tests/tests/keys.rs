@@ -4,13 +4,28 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use omni_dbt_e2e::*;
-use omni_dbt_sandbox::{RateLimit, SandboxConfig};
+use omni_dbt_sandbox::{RateLimit, Sandbox, SandboxConfig};
+
+const KEY_ONE: &str = "e2e-key-one-0f3a";
+const KEY_TWO: &str = "e2e-key-two-9c1b";
 
 fn two_key_sandbox() -> SandboxConfig {
     SandboxConfig::default()
-        .with_token("e2e-key-one-0f3a")
-        .with_token("e2e-key-two-9c1b")
+        .with_token(KEY_ONE)
+        .with_token(KEY_TWO)
         .with_rate_limit(RateLimit::Unlimited)
+}
+
+/// Runs `input` with `--token-env KEY_ONE --token-env KEY_TWO`, the second set to `second`.
+async fn run_with_two_keys(sandbox: &Sandbox, input: &std::path::Path, second: &str) -> RunOutput {
+    cli()
+        .run_against(sandbox, input)
+        .unlimited_rate()
+        .args(["--token-env", "KEY_ONE", "--token-env", "KEY_TWO"])
+        .env("KEY_ONE", KEY_ONE)
+        .env("KEY_TWO", second)
+        .run()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -19,14 +34,7 @@ async fn two_accepted_keys_create_every_row_once() {
     let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(40, 4);
     let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args(["--token-env", "KEY_ONE", "--token-env", "KEY_TWO"])
-        .env("KEY_ONE", "e2e-key-one-0f3a")
-        .env("KEY_TWO", "e2e-key-two-9c1b")
-        .run()
-        .await;
+    let out = run_with_two_keys(&sandbox, &input, KEY_TWO).await;
     out.assert_code(0);
     assert_all_created(
         &read_results(&default_results(&input)),
@@ -43,14 +51,7 @@ async fn the_second_key_is_really_used_a_wrong_one_aborts_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(10, 2);
     let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args(["--token-env", "KEY_ONE", "--token-env", "KEY_TWO"])
-        .env("KEY_ONE", "e2e-key-one-0f3a")
-        .env("KEY_TWO", "e2e-key-revoked")
-        .run()
-        .await;
+    let out = run_with_two_keys(&sandbox, &input, "e2e-key-revoked").await;
     out.assert_code(3);
     assert!(out.mentions("401"), "{}", out.all());
     assert!(
@@ -78,7 +79,7 @@ async fn a_key_variable_that_is_not_set_is_a_usage_error_naming_it() {
             "--token-env",
             "KEY_NOT_SET_ANYWHERE",
         ])
-        .env("KEY_ONE", "e2e-key-one-0f3a")
+        .env("KEY_ONE", KEY_ONE)
         .run()
         .await;
     out.assert_code(2);
