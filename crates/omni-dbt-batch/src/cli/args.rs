@@ -180,14 +180,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "OMNI_DBT_GRACE")]
     pub grace: Duration,
 
-    /// With --sandbox: the sandbox's own rate limit per key (N/min or unlimited).
-    #[arg(
-        long,
-        value_name = "N/min",
-        default_value = "60/min",
-        env = "OMNI_DBT_SANDBOX_RATE_LIMIT"
-    )]
-    pub sandbox_rate_limit: omni_dbt_sandbox::RateLimit,
+    /// With --sandbox: the sandbox's own rate limit per key (N/min or unlimited)
+    /// [default: the same as --rate, so the sandbox enforces the limit the runner assumes].
+    #[arg(long, value_name = "N/min", env = "OMNI_DBT_SANDBOX_RATE_LIMIT")]
+    pub sandbox_rate_limit: Option<omni_dbt_sandbox::RateLimit>,
 
     /// With --sandbox: faults to inject (see `omni-dbt-batch sandbox --help`).
     #[arg(long, value_name = "SPEC", env = "OMNI_DBT_SANDBOX_FAULTS")]
