@@ -72,6 +72,32 @@ async fn a_server_limit_below_the_runner_rate_is_absorbed_by_backoff_without_los
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_window_longer_than_all_retries_does_not_exhaust_the_attempts() {
+    // 5 requests per 1-second window, and retry delays of at most 50 ms: six attempts of a row
+    // are spent in a quarter of a window. 429s do not count against --max-attempts (they go on
+    // within the request's time budget), so every row still gets through, at the server's pace.
+    let limit: RateLimit = "5/s".parse().unwrap();
+    let sandbox = start_sandbox(fast_sandbox().with_rate_limit(limit)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(20, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .args(["--max-attempts", "6", "--concurrency", "4"])
+        .run()
+        .await;
+    out.assert_code(0);
+
+    let snapshot = sandbox.snapshot();
+    assert!(
+        snapshot.rate_limited > 0,
+        "the server limit was actually hit"
+    );
+    assert_all_created(&read_results(&default_results(&input)), &rows, &snapshot);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn three_shards_together_create_every_row_once_and_keep_each_connection_in_one_shard() {
     let sandbox = start_sandbox(fast_sandbox()).await;
     let dir = tempfile::tempdir().unwrap();

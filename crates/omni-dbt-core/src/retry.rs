@@ -17,6 +17,11 @@ use crate::error::{Error, Result};
 /// Defaults: first delay 1 s, factor 2, delays capped at 30 s, 6 attempts in all (the first
 /// included), 5 minutes of total elapsed time, `Retry-After` honoured up to 120 s.
 ///
+/// A 429 is not a failure of the request but a signal to slow down (it was certainly not
+/// applied), and a rate limiter's window can outlast a handful of short retries; so once
+/// retries are allowed at all (`max_attempts > 1`), 429s do not count against `max_attempts`
+/// and are retried until `max_elapsed` runs out (or, with no time budget, within the count).
+///
 /// ```
 /// use std::time::Duration;
 /// use omni_dbt_core::RetryPolicy;
@@ -35,7 +40,8 @@ pub struct RetryPolicy {
     pub factor: f32,
     /// Cap on the upper bound of any computed delay (default 30 s).
     pub max_delay: Duration,
-    /// Attempts in all, the first included (default 6). 0 is treated as 1.
+    /// Attempts in all, the first included, not counting retries after a 429 (default 6).
+    /// 0 is treated as 1; 1 means no retry at all, 429s included.
     pub max_attempts: u32,
     /// No retry starts once this much time has passed since the first attempt (default 5 min).
     pub max_elapsed: Option<Duration>,
@@ -98,6 +104,16 @@ impl RetryPolicy {
         PolicyBackoff {
             policy: *self,
             retries: 0,
+            limit: Some(self.max_attempts.saturating_sub(1)),
+        }
+    }
+
+    /// The same delays with no count limit (the retry loop counts attempts itself, since 429s
+    /// are not counted); none at all when the policy allows no retry.
+    fn unbounded_backoff(&self) -> PolicyBackoff {
+        PolicyBackoff {
+            limit: (self.max_attempts <= 1).then_some(0),
+            ..self.backoff()
         }
     }
 
@@ -113,13 +129,15 @@ impl RetryPolicy {
 pub struct PolicyBackoff {
     policy: RetryPolicy,
     retries: u32,
+    /// How many delays to yield; `None` for no limit.
+    limit: Option<u32>,
 }
 
 impl Iterator for PolicyBackoff {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        if self.retries.saturating_add(1) >= self.policy.max_attempts {
+        if self.limit.is_some_and(|limit| self.retries >= limit) {
             return None;
         }
         let delay = self.policy.delay(self.retries, None, rand::random::<f64>());
@@ -150,16 +168,23 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let started = Instant::now();
+    let mut counted_retries = 0u32;
     operation
-        .retry(policy.backoff())
+        .retry(policy.unbounded_backoff())
         .when(should_retry)
-        .adjust(|error, computed| {
+        .adjust(move |error, computed| {
+            let computed = computed?;
+            let throttled = matches!(error, Error::RateLimited { .. });
+            if !throttled || policy.max_elapsed.is_none() {
+                counted_retries += 1;
+                if counted_retries >= policy.max_attempts {
+                    return None;
+                }
+            }
             let delay = match retry_after_of(error) {
                 Some(retry_after) => policy.delay(0, Some(retry_after), 0.0),
-                None => computed?,
+                None => computed,
             };
-            // The attempt count bounds Retry-After waits too.
-            computed?;
             policy
                 .within_elapsed(started.elapsed(), delay)
                 .then_some(delay)
@@ -285,6 +310,71 @@ mod tests {
         assert!(result.is_err());
         // Retries at 2 s and 4 s fit in 5 s; the one at 6 s does not.
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limits_are_retried_beyond_max_attempts_within_the_time_budget() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            max_elapsed: Some(Duration::from_secs(60)),
+            ..fast()
+        };
+        let calls = AtomicU32::new(0);
+        let result = run(
+            &policy,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0..10 => Err(Error::RateLimited { retry_after: None }),
+                    _ => Ok(7),
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.ok(), Some(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 11);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_errors_still_count_after_rate_limits() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..fast()
+        };
+        let calls = AtomicU32::new(0);
+        let result: Result<()> = run(
+            &policy,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0..4 => Err(Error::RateLimited { retry_after: None }),
+                    _ => Err(Error::Timeout(Duration::from_secs(1))),
+                }
+            },
+        )
+        .await;
+        assert!(matches!(result, Err(Error::Timeout(_))));
+        // 4 rate-limited attempts, then 3 timeouts: the first and two counted retries.
+        assert_eq!(calls.load(Ordering::SeqCst), 7);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_attempt_means_no_retry_even_after_a_429() {
+        let calls = AtomicU32::new(0);
+        let result: Result<()> = run(
+            &RetryPolicy::none(),
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(Error::RateLimited { retry_after: None })
+            },
+        )
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -121,7 +121,8 @@ pub struct RunArgs {
     )]
     pub rate: RateLimit,
 
-    /// Attempts per request, the first included (1 = never retry).
+    /// Attempts per request, the first included (1 = never retry). Retries after a 429 are not
+    /// counted: they go on within the 5-minute budget of a request.
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100), env = "OMNI_DBT_MAX_ATTEMPTS")]
     pub max_attempts: u32,
 
