@@ -15,8 +15,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whose log lines matter by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// A run or a validation: the runner's lines; the sandbox's only with `-v`.
+    Runner,
+    /// The standalone sandbox: one line per request it serves.
+    Sandbox,
+}
+
 /// Installs the global subscriber. `RUST_LOG` wins over `-v`/`-q` when set.
-pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
+pub fn init(verbose: u8, quiet: bool, format: LogFormat, focus: Focus) {
     let ours = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "info",
@@ -27,7 +36,11 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
     let default = format!(
         "{others},omni_dbt_batch={ours},omni_dbt_core={core},omni_dbt_sandbox={sandbox}",
         core = if verbose == 0 { "warn" } else { ours },
-        sandbox = if verbose == 0 { "warn" } else { ours },
+        sandbox = if verbose == 0 && focus == Focus::Runner {
+            "warn"
+        } else {
+            ours
+        },
     );
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()

@@ -28,7 +28,11 @@ const DEFAULT_TOKEN_ENV: &str = "OMNI_API_TOKEN";
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.verbose, cli.quiet, cli.log_format);
+    let focus = match cli.command {
+        Command::Sandbox(_) => logging::Focus::Sandbox,
+        Command::Run(_) | Command::Validate(_) => logging::Focus::Runner,
+    };
+    logging::init(cli.verbose, cli.quiet, cli.log_format, focus);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
