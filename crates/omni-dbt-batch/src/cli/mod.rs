@@ -57,9 +57,24 @@ async fn dispatch(cli: Cli) -> Exit {
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| Exit::Success),
     };
     outcome.unwrap_or_else(|error| {
-        eprintln!("error: {error:#}");
+        eprintln!("error: {}", describe(&error));
         Exit::Usage
     })
+}
+
+/// The error and its causes, each cause once: the library's messages often quote their cause
+/// already, and saying it twice reads as two problems.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain().map(ToString::to_string) {
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn input_source(input: &str) -> InputSource {
@@ -194,4 +209,33 @@ fn read_keys(vars: &[String]) -> Result<Vec<ApiKey>> {
             ),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_quoted_by_its_error_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let error = anyhow::Error::new(omni_dbt_batch::input::InputError::Open {
+            path: "envs.csv".into(),
+            source: io,
+        });
+        let text = describe(&error);
+        assert_eq!(text.matches("no such file").count(), 1, "{text}");
+        assert!(
+            text.starts_with("cannot open input file envs.csv"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_context_keeps_its_cause() {
+        let error = anyhow::anyhow!("port 8787 is taken").context("cannot start the sandbox");
+        assert_eq!(
+            describe(&error),
+            "cannot start the sandbox: port 8787 is taken"
+        );
+    }
 }
