@@ -54,19 +54,7 @@ impl CliReporter {
     pub fn new(quiet: bool) -> Arc<Self> {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {prefix:10} [{bar:30}] {pos}/{len} {msg} · {per_min} · ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .with_key(
-                    "per_min",
-                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0}/min", state.per_sec() * 60.0);
-                    },
-                )
-                .progress_chars("=> "),
-            );
+            bar.set_style(spinner_style());
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
@@ -132,16 +120,39 @@ fn round(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs())
 }
 
+/// While reading and checking rows: no count is known yet.
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix:10} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// Listing connections and applying rows: a bar with counts, rate per minute and ETA.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} {prefix:10} [{bar:30}] {pos}/{len} {msg} · {per_min} · ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key(
+        "per_min",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/min", state.per_sec() * 60.0);
+        },
+    )
+    .progress_chars("=> ")
+}
+
 impl Reporter for CliReporter {
     fn phase(&self, phase: Phase) {
         match phase {
             Phase::Validating => {
                 if let Some(bar) = &self.bar {
                     bar.set_prefix("validating");
+                    bar.set_message("reading and checking every row; nothing is sent yet");
                 }
             }
             Phase::Planning { connections } => {
                 if let Some(bar) = &self.bar {
+                    bar.set_style(bar_style());
                     bar.set_prefix("listing");
                     bar.set_length(connections);
                     bar.set_position(0);
@@ -156,10 +167,10 @@ impl Reporter for CliReporter {
                 *self.started.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
                 self.counts.total.store(rows, Ordering::Relaxed);
                 if let Some(bar) = &self.bar {
+                    bar.set_message("");
                     bar.set_prefix("applying");
                     bar.set_length(rows);
                     bar.reset();
-                    bar.set_message("");
                 } else {
                     tracing::info!("applying {rows} rows");
                 }
