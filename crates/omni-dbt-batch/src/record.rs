@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use omni_dbt_core::{ConnectionId, EnvironmentId};
+use omni_dbt_core::EnvironmentId;
 use serde::{Deserialize, Serialize};
 
 /// What became of a row. Spelled in the results file exactly as the variant names in snake_case.
@@ -185,11 +185,4 @@ pub struct RowRecord {
     pub error: Option<String>,
     /// A hash of the row's request, secret values excluded.
     pub fingerprint: String,
-}
-
-impl RowRecord {
-    /// The connection id, when the record's connection is a valid UUID.
-    pub fn connection(&self) -> Option<ConnectionId> {
-        self.connection_id.parse().ok()
-    }
 }

@@ -18,7 +18,6 @@ pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
 struct Counts {
     by_status: [AtomicU64; Status::ALL.len()],
     total: AtomicU64,
-    listed: AtomicU64,
 }
 
 impl Counts {
@@ -179,7 +178,6 @@ impl Reporter for CliReporter {
     }
 
     fn connection_listed(&self) {
-        self.counts.listed.fetch_add(1, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
