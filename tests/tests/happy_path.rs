@@ -170,3 +170,33 @@ async fn a_jsonl_results_path_gets_one_json_record_per_row() {
         "only the requested file is written"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_summary_json_counts_every_row_and_carries_the_exit_code() {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(12, 3);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let summary_path = dir.path().join("summary.json");
+    let out = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .arg("--summary-json")
+        .arg(&summary_path)
+        .run()
+        .await;
+    out.assert_code(0);
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    assert_eq!(summary["exit_code"], 0);
+    assert_eq!(summary["outcome"], "succeeded");
+    assert_eq!(summary["rows"], 12);
+    assert_eq!(summary["counts"]["created"], 12);
+    assert_eq!(summary["counts"]["failed"], 0);
+    assert_eq!(summary["requests"], sandbox.snapshot().total_requests());
+    assert!(summary["results_path"]
+        .as_str()
+        .unwrap()
+        .ends_with("envs.results.csv"));
+}

@@ -50,7 +50,7 @@ pub struct Summary {
     /// Rows whose outcome was already in the results file (`--resume`) and were not touched.
     pub resumed: u64,
     /// Wall time of the run.
-    #[serde(serialize_with = "seconds")]
+    #[serde(rename = "elapsed_seconds", serialize_with = "seconds")]
     pub elapsed: Duration,
     /// HTTP requests sent, list pages and retries included.
     pub requests: u64,

@@ -89,9 +89,13 @@ fn planned(status: Status) -> &'static str {
     }
 }
 
-/// Writes the summary as pretty JSON.
+/// Writes the summary as pretty JSON, with the exit code the process ends with.
 pub fn write_summary_json(path: &Path, summary: &Summary) -> Result<()> {
-    let json = serde_json::to_string_pretty(summary).context("cannot encode the summary")?;
+    let mut value = serde_json::to_value(summary).context("cannot encode the summary")?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("exit_code".into(), summary.outcome.exit_code().into());
+    }
+    let json = serde_json::to_string_pretty(&value).context("cannot encode the summary")?;
     std::fs::write(path, json + "\n")
         .with_context(|| format!("cannot write the summary to {}", path.display()))
 }
