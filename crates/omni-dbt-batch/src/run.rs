@@ -21,7 +21,8 @@ use crate::stop::StopReason;
 use crate::summary::{outcome, Summary};
 
 /// Why a run could not start or could not go on. Each of these is exit code 2 (usage,
-/// configuration or input) in the CLI.
+/// configuration or input: nothing was sent) in the CLI, except [`RunError::Recording`]
+/// (exit 3: the run was aborted).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The input could not be read.
@@ -47,9 +48,13 @@ pub enum RunError {
         /// The first few, as `line N (name)`.
         rows: Vec<String>,
     },
-    /// The results file could not be created, read or written.
+    /// The results file could not be created or read; nothing was sent.
     #[error(transparent)]
     Results(#[from] ResultsError),
+    /// The results file could not be written once requests had gone out: the run stopped.
+    /// Outcomes written so far, and the intents of rows in flight, are on disk for `--resume`.
+    #[error("{0}; the run stopped: fix the cause and rerun with --resume, which checks the rows left in flight")]
+    Recording(ResultsError),
     /// No API key was given.
     #[error(
         "no API token: set OMNI_API_TOKEN (or name variables with --token-env), or use --sandbox"
@@ -66,15 +71,6 @@ pub enum RunError {
     /// A background task failed unexpectedly.
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-impl From<FeedError> for RunError {
-    fn from(error: FeedError) -> Self {
-        match error {
-            FeedError::Input(error) => Self::Input(error),
-            FeedError::Results(error) => Self::Results(error),
-        }
-    }
 }
 
 /// Runs a whole batch: validates every row, plans against what Omni holds, creates (or updates)
@@ -200,9 +196,13 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     let working = run_workers(jobs_rx, &clients, Arc::clone(&ledger), settings).await;
     let resumed = feeding
         .await
-        .map_err(|e| RunError::Internal(e.to_string()))??;
-    working?;
-    let finished = ledger.finish()?;
+        .map_err(|e| RunError::Internal(e.to_string()))?
+        .map_err(|error| match error {
+            FeedError::Results(error) => RunError::Recording(error),
+            FeedError::Input(error) => RunError::Input(error),
+        })?;
+    working.map_err(RunError::Recording)?;
+    let finished = ledger.finish().map_err(RunError::Recording)?;
 
     let stop_reason = config.stop.reason();
     let counts = ledger.counts();

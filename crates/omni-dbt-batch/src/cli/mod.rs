@@ -152,6 +152,10 @@ async fn run(args: RunArgs, quiet: bool) -> Result<Exit> {
             );
             Ok(Exit::Usage)
         }
+        Err(error @ RunError::Recording(_)) => {
+            eprintln!("error: {error}");
+            Ok(Exit::Aborted)
+        }
         Err(error) => Err(error.into()),
     }
 }
