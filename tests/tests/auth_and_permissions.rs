@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use omni_dbt_e2e::*;
-use omni_dbt_sandbox::{ApiMethod, SeedConnection};
+use omni_dbt_sandbox::{ApiMethod, Sandbox, SeedConnection};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_token_aborts_with_exit_3_sends_no_create_and_skips_every_row() {
@@ -101,16 +101,16 @@ async fn rows_of_forbidden_and_missing_connections_fail_alone_and_others_are_cre
     assert_eq!(snapshot.duplicates_created, 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
+/// Runs `rows` rows of a connection that answers 403, one at a time with no listing (so each
+/// row's own create meets the 403 and the abort point is exact), under `--max-failures
+/// threshold`. Expects exit 3; returns the sandbox and one record per row.
+async fn run_forbidden_rows(rows: usize, threshold: &str) -> (Sandbox, Vec<ResultRecord>) {
     let forbidden = uuid::Uuid::new_v4();
     let sandbox =
         start_sandbox(fast_sandbox().with_connection(SeedConnection::without_dbt(forbidden))).await;
     let dir = tempfile::tempdir().unwrap();
-    let rows = rows_over(20, &[forbidden]);
+    let rows = rows_over(rows, &[forbidden]);
     let input = write_csv(dir.path(), "envs.csv", &rows);
-    // `--existing ignore`: no listing, so each row's own create meets the 403; one at a time so
-    // the abort point is exact.
     let out = cli()
         .run_against(&sandbox, &input)
         .unlimited_rate()
@@ -120,14 +120,23 @@ async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
             "--concurrency",
             "1",
             "--max-failures",
-            "5",
+            threshold,
         ])
         .run()
         .await;
     out.assert_code(3);
-
     let records = read_results(&default_results(&input));
-    let records = records_by_row(&records, rows.len());
+    assert_eq!(
+        records_by_row(&records, rows.len()).len(),
+        rows.len(),
+        "one record per row"
+    );
+    (sandbox, records)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
+    let (sandbox, records) = run_forbidden_rows(20, "5").await;
     let failed: Vec<_> = records.iter().filter(|r| r.status == "failed").collect();
     let skipped: Vec<_> = records.iter().filter(|r| r.status == "skipped").collect();
     assert_eq!(
@@ -135,7 +144,7 @@ async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
         6,
         "the run aborts when more than 5 rows have failed"
     );
-    assert_eq!(failed.len() + skipped.len(), rows.len());
+    assert_eq!(failed.len() + skipped.len(), records.len());
     for record in &failed {
         assert_eq!(
             record.error_kind.as_deref(),
@@ -201,29 +210,8 @@ async fn a_401_on_create_aborts_with_exit_3_and_skips_the_rows_not_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_max_failures_percentage_aborts_once_that_share_of_rows_has_failed() {
-    let forbidden = uuid::Uuid::new_v4();
-    let sandbox =
-        start_sandbox(fast_sandbox().with_connection(SeedConnection::without_dbt(forbidden))).await;
-    let dir = tempfile::tempdir().unwrap();
     // 40 rows, all forbidden: 25% is 10 rows, so the 11th failure aborts.
-    let rows = rows_over(40, &[forbidden]);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args([
-            "--existing",
-            "ignore",
-            "--concurrency",
-            "1",
-            "--max-failures",
-            "25%",
-        ])
-        .run()
-        .await;
-    out.assert_code(3);
-    let records = read_results(&default_results(&input));
-    let records = records_by_row(&records, rows.len());
+    let (_sandbox, records) = run_forbidden_rows(40, "25%").await;
     let failed = records.iter().filter(|r| r.status == "failed").count();
     let skipped = records
         .iter()
@@ -233,5 +221,5 @@ async fn a_max_failures_percentage_aborts_once_that_share_of_rows_has_failed() {
         failed, 11,
         "the run aborts when more than 25% of 40 rows have failed"
     );
-    assert_eq!(skipped, rows.len() - failed);
+    assert_eq!(skipped, records.len() - failed);
 }
