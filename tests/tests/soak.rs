@@ -1,4 +1,4 @@
-//! End to end (issue 5): a 2,000-row run under a fault mix, killed three times and resumed, creates every row exactly once.
+//! End to end: a 2,000-row run under a fault mix, killed three times and resumed, creates every row exactly once.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -8,9 +8,9 @@ use std::time::Duration;
 use omni_dbt_core::{RateLimit, RetryPolicy};
 use secrecy::SecretString;
 
-use crate::input::{Format, InputSource};
-use crate::results::Mode;
-use crate::shard::Shard;
+use crate::read::input::{Format, InputSource};
+use crate::read::shard::Shard;
+use crate::record::results::ResultsMode;
 use crate::stop::StopHandle;
 
 /// Default number of requests in flight at once (`--concurrency`).
@@ -39,7 +39,8 @@ impl fmt::Debug for ApiKey {
 }
 
 /// What to do with a row whose (connection, name) already exists in Omni (`--existing`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum ExistingPolicy {
     /// Leave it alone and record `exists` with its id (the default).
     #[default]
@@ -65,7 +66,7 @@ impl FailureThreshold {
     /// The largest number of failed rows tolerated in a run of `rows` rows.
     ///
     /// ```
-    /// use omni_dbt_batch::config::FailureThreshold;
+    /// use omni_dbt_batch::FailureThreshold;
     /// let t: FailureThreshold = "5%".parse().unwrap();
     /// assert_eq!(t.allowed(1000), 50);
     /// assert_eq!("3".parse::<FailureThreshold>().unwrap().allowed(1000), 3);
@@ -138,7 +139,7 @@ pub struct RunConfig {
     /// The results file; `None` = `<input stem>.results.csv` next to the input.
     pub results_path: Option<PathBuf>,
     /// What to do when the results file exists: refuse (the default), `Resume` or `Force`.
-    pub results_mode: Mode,
+    pub results_mode: ResultsMode,
     /// Omni's base URL (origin, with or without `/api`, or an instance name).
     pub base_url: String,
     /// The API keys; each gets its own rate limiter and share of the workers.
@@ -174,8 +175,8 @@ impl RunConfig {
     /// (`<stem>.shard-K-of-N.results.csv` with a shard, `stdin.results.csv` for stdin).
     ///
     /// ```
-    /// use omni_dbt_batch::config::RunConfig;
-    /// use omni_dbt_batch::input::InputSource;
+    /// use omni_dbt_batch::RunConfig;
+    /// use omni_dbt_batch::InputSource;
     /// let mut config = RunConfig::new(InputSource::Path("in/envs.csv".into()), "acme", vec![]);
     /// assert_eq!(config.results_path(), std::path::Path::new("in/envs.results.csv"));
     /// config.shard = Some("2/4".parse().unwrap());
@@ -210,7 +211,7 @@ impl RunConfig {
             input,
             format: None,
             results_path: None,
-            results_mode: Mode::default(),
+            results_mode: ResultsMode::default(),
             base_url: base_url.into(),
             keys,
             concurrency: DEFAULT_CONCURRENCY,

@@ -1,20 +1,31 @@
 //! Bulk creation of Omni dbt environments from CSV or JSONL, exactly once, with a results file.
 //!
 //! [`run()`] is the whole job (the `omni-dbt-batch run` command is a thin layer over it);
-//! [`validate_input`] is the offline check. Data flows one way through the modules:
+//! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back.
+//! Data flows one way through the phases, each a folder of the source:
 //!
-//! | phase | modules |
-//! |---|---|
-//! | read and validate | [`input`], [`checked`], [`duplicates`], [`source`] |
-//! | resume | [`prior`], [`results`] |
-//! | plan | [`inventory`], [`plan`] |
-//! | execute | [`feed`], [`execute`], [`job`], [`classify`] |
-//! | record | [`ledger`], [`results`], [`record`], [`summary`], [`progress`] |
+//! | phase | folder | what it decides |
+//! |---|---|---|
+//! | read | `read/` | how rows are parsed and validated, duplicates, shards |
+//! | plan | `plan/` | what Omni holds, what an earlier run left (`--resume`), what each row needs |
+//! | execute | `execute/` | who sends what, with what concurrency, how a failure is classified |
+//! | record | `record/` | the results file, its journal and lock, fingerprints |
+//!
+//! The entry points sit beside them: [`RunConfig`] (every setting), [`Reporter`] (progress),
+//! [`Summary`] and [`ExitStatus`] (how a run ended, and the one mapping to exit codes).
+//!
+//! This crate's command-line interface is behind the `cli` feature, on by default for
+//! `cargo install`. A program that embeds the library turns it off and compiles neither clap,
+//! indicatif, tracing-subscriber nor the sandbox:
+//!
+//! ```toml
+//! omni-dbt-batch = { version = "0.1", default-features = false }
+//! ```
 //!
 //! ```
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("envs.csv");
-//! use omni_dbt_batch::input::InputSource;
+//! use omni_dbt_batch::InputSource;
 //! std::fs::write(&path, "connection_id,name,target_schema\n\
 //!     550e8400-e29b-41d4-a716-446655440000,dev_alice,dbt_alice\n\
 //!     550e8400-e29b-41d4-a716-446655440000,dev_alice,dbt_other\n").unwrap();
@@ -22,26 +33,32 @@
 //! assert_eq!((report.rows, report.invalid), (2, 1), "a repeated (connection, name) is invalid");
 //! ```
 
-pub mod checked;
-pub mod classify;
-pub mod config;
-pub mod duplicates;
-pub mod execute;
-pub mod feed;
-pub mod fingerprint;
-pub mod input;
-pub mod inventory;
-pub mod job;
-pub mod ledger;
-pub mod plan;
-pub mod prior;
-pub mod progress;
-pub mod record;
-pub mod results;
-pub mod run;
-pub mod shard;
-pub mod source;
-pub mod stop;
-pub mod summary;
+#![warn(unreachable_pub)]
 
-pub use run::{run, validate_input, RunError};
+mod config;
+mod error;
+mod execute;
+mod exit;
+mod plan;
+mod read;
+mod record;
+mod report;
+mod run;
+mod stop;
+mod summary;
+
+pub use config::{
+    ApiKey, ExistingPolicy, FailureThreshold, InvalidRows, RunConfig, WriteMode,
+    DEFAULT_CONCURRENCY, DEFAULT_GRACE, DEFAULT_MAX_LISTED_PROBLEMS,
+};
+pub use error::{RunError, Sent};
+pub use exit::ExitStatus;
+pub use read::checked::ScanReport;
+pub use read::input::{Format, InputError, InputSource, RowProblem};
+pub use read::shard::{Shard, ShardError};
+pub use record::results::{ResultsError, ResultsMode, ResultsReader, COLUMNS};
+pub use record::{ErrorKind, RowRecord, Status};
+pub use report::{Phase, Reporter, Silent};
+pub use run::{run, validate_input};
+pub use stop::{StopHandle, StopReason};
+pub use summary::{RunOutcome, Summary};

@@ -6,72 +6,21 @@ use std::time::Instant;
 use omni_dbt_core::{Client, Tally};
 use tokio::sync::mpsc;
 
-use crate::checked::{scan, ScanReport};
 use crate::config::{InvalidRows, RunConfig, WriteMode};
-use crate::execute::{run_workers, KeyClient, PoolSettings};
-use crate::feed::{FeedError, Feeder};
-use crate::input::{Format, InputError, InputSource};
-use crate::inventory::{connections_to_list, Inventory};
-use crate::ledger::Ledger;
-use crate::progress::{Phase, Reporter};
-use crate::results::{format_of, ResultsError, ResultsSink, ResultsWriter};
-use crate::shard::Shard;
-use crate::source::InputFile;
+use crate::error::{RunError, Sent};
+use crate::execute::feed::{FeedError, Feeder};
+use crate::execute::workers::{run_workers, KeyClient, PoolSettings};
+use crate::plan::inventory::Inventory;
+use crate::plan::resume::{Resume, ResumeCheck};
+use crate::read::checked::{scan, ScanReport};
+use crate::read::input::{Format, InputError, InputSource};
+use crate::read::shard::Shard;
+use crate::read::source::InputFile;
+use crate::record::ledger::Ledger;
+use crate::record::results::{format_of, ResultsMode, ResultsSink, ResultsWriter};
+use crate::report::{Phase, Reporter};
 use crate::stop::StopReason;
 use crate::summary::{outcome, Summary};
-
-/// Why a run could not start or could not go on. Each of these is exit code 2 (usage,
-/// configuration or input: nothing was sent) in the CLI, except [`RunError::Recording`]
-/// (exit 3: the run was aborted).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The input could not be read.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// Some rows are invalid and `--skip-invalid` was not given; nothing was sent.
-    #[error("{} of {} rows in {file} are invalid; nothing was sent. Fix them, or pass --skip-invalid to record them as invalid and go on", .report.invalid, .report.rows)]
-    InvalidRows {
-        /// The input's display name.
-        file: String,
-        /// The scan, with the first problems.
-        report: Box<ScanReport>,
-    },
-    /// `--resume`: rows finished (or in flight) in the results file changed in the input.
-    #[error("{count} rows in {file} changed since {results} recorded them, so --resume cannot vouch for them (first: {}). Restore the input, or start a new results file with --force", .rows.join(", "))]
-    ChangedRows {
-        /// The input's display name.
-        file: String,
-        /// The results file.
-        results: String,
-        /// How many rows changed.
-        count: u64,
-        /// The first few, as `line N (name)`.
-        rows: Vec<String>,
-    },
-    /// The results file could not be created or read; nothing was sent.
-    #[error(transparent)]
-    Results(#[from] ResultsError),
-    /// The results file could not be written once requests had gone out: the run stopped.
-    /// Outcomes written so far, and the intents of rows in flight, are on disk for `--resume`.
-    #[error("{0}; the run stopped: fix the cause and rerun with --resume, which checks the rows left in flight")]
-    Recording(ResultsError),
-    /// No API key was given.
-    #[error(
-        "no API token: set OMNI_API_TOKEN (or name variables with --token-env), or use --sandbox"
-    )]
-    NoKeys,
-    /// The client could not be built (base URL, TLS...).
-    #[error("cannot use the Omni API at {base_url:?}: {error}")]
-    Client {
-        /// The base URL given.
-        base_url: String,
-        /// Why.
-        error: omni_dbt_core::Error,
-    },
-    /// A background task failed unexpectedly.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
 
 /// Runs a whole batch: validates every row, plans against what Omni holds, creates (or updates)
 /// with bounded concurrency and per-key rate limits, and records every row in the results file.
@@ -83,14 +32,14 @@ pub enum RunError {
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
-/// use omni_dbt_batch::config::{ApiKey, RunConfig};
-/// use omni_dbt_batch::input::InputSource;
-/// use omni_dbt_batch::progress::Silent;
+/// use omni_dbt_batch::{ApiKey, RunConfig};
+/// use omni_dbt_batch::InputSource;
+/// use omni_dbt_batch::Silent;
 ///
 /// let key = ApiKey { label: "OMNI_API_TOKEN".into(), token: std::env::var("OMNI_API_TOKEN")?.into() };
 /// let config = RunConfig::new(InputSource::Path("environments.csv".into()), "https://acme.omniapp.co", vec![key]);
 /// let summary = omni_dbt_batch::run(config, Arc::new(Silent)).await?;
-/// println!("created {} rows", summary.count(omni_dbt_batch::record::Status::Created));
+/// println!("created {} rows", summary.count(omni_dbt_batch::Status::Created));
 /// # Ok(()) }
 /// ```
 pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summary, RunError> {
@@ -102,7 +51,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     // 1. Validate every row; nothing is sent before this passes.
     let input = Arc::new(InputFile::open(&config.input, config.format, config.shard)?);
     reporter.phase(Phase::Validating);
-    let report = blocking({
+    let report = blocking("validating the input", Sent::Nothing, {
         let input = Arc::clone(&input);
         let max = config.max_listed_problems;
         move || {
@@ -121,18 +70,22 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
 
     // What an earlier run left, and the results file, still before any request.
     let results_path = config.results_path();
-    let prior = match config.write_mode {
-        WriteMode::Apply if config.results_mode == crate::results::Mode::Resume => {
-            crate::prior::load(&results_path)?.map(Arc::new)
+    let resume = match config.write_mode {
+        WriteMode::Apply if config.results_mode == ResultsMode::Resume => {
+            Some(Arc::new(Resume::load(&results_path)?))
         }
         _ => None,
     };
-    let in_flight = match &prior {
-        Some(prior) => {
-            let check = blocking({
-                let (input, prior) = (Arc::clone(&input), Arc::clone(prior));
-                move || crate::prior::check(&input, &prior)
-            })
+    let check = match &resume {
+        Some(resume) => {
+            let check = blocking(
+                "checking the input against the results file",
+                Sent::Nothing,
+                {
+                    let (input, resume) = (Arc::clone(&input), Arc::clone(resume));
+                    move || resume.check(&input)
+                },
+            )
             .await??;
             if check.changed.count > 0 {
                 return Err(RunError::ChangedRows {
@@ -142,9 +95,9 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
                     rows: check.changed.first,
                 });
             }
-            check.in_flight
+            check
         }
-        None => Default::default(),
+        None => ResumeCheck::default(),
     };
     let sink = match config.write_mode {
         WriteMode::Apply => Some(ResultsSink::new(ResultsWriter::create(
@@ -157,7 +110,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     let clients = build_clients(&config)?;
 
     // 2. Plan: what each connection already holds.
-    let to_list = connections_to_list(config.existing, &report.connections, &in_flight);
+    let to_list = check.connections_to_list(config.existing, &report.connections);
     reporter.phase(Phase::Planning {
         connections: to_list.len() as u64,
     });
@@ -168,7 +121,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         &config.stop,
         reporter.as_ref(),
     )
-    .await;
+    .await?;
 
     // 3. Execute, 4. record: one reader thread settles or hands out rows, workers send them.
     let allowed = config.max_failures.map(|t| t.allowed(report.valid));
@@ -183,7 +136,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     let feeder = Feeder {
         input,
         inventory: Arc::new(inventory),
-        prior,
+        resume,
         ledger: Arc::clone(&ledger),
         policy: config.existing,
         write_mode: config.write_mode,
@@ -196,13 +149,19 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     let working = run_workers(jobs_rx, &clients, Arc::clone(&ledger), settings).await;
     let resumed = feeding
         .await
-        .map_err(|e| RunError::Internal(e.to_string()))?
+        .map_err(|source| RunError::Internal {
+            task: "reading the input for the execute phase",
+            sent: Sent::Some,
+            source,
+        })?
         .map_err(|error| match error {
-            FeedError::Results(error) => RunError::Recording(error),
-            FeedError::Input(error) => RunError::Input(error),
+            FeedError::Results(source) => RunError::Recording { source },
+            FeedError::Input(source) => RunError::InputLost { source },
         })?;
-    working.map_err(RunError::Recording)?;
-    let finished = ledger.finish().map_err(RunError::Recording)?;
+    working?;
+    let finished = ledger
+        .finish()
+        .map_err(|source| RunError::Recording { source })?;
 
     let stop_reason = config.stop.reason();
     let counts = ledger.counts();
@@ -227,7 +186,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
 /// Validates every row of the input offline and returns the scan; nothing is sent.
 ///
 /// ```
-/// use omni_dbt_batch::input::InputSource;
+/// use omni_dbt_batch::InputSource;
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("envs.csv");
 /// std::fs::write(&path, "connection_id,name,target_schema\n550e8400-e29b-41d4-a716-446655440000,dev,dbt_dev\n").unwrap();
@@ -259,12 +218,15 @@ fn stop_message(reason: StopReason, config: &RunConfig) -> String {
     }
 }
 
+/// Runs `f` on a blocking thread; its failure (a panic) is an internal error of `task`.
 async fn blocking<T: Send + 'static>(
+    task: &'static str,
+    sent: Sent,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, RunError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| RunError::Internal(e.to_string()))
+        .map_err(|source| RunError::Internal { task, sent, source })
 }
 
 fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {
@@ -279,9 +241,9 @@ fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {
                 .retry_policy(config.retry)
                 .rate_limit(config.rate)
                 .build()
-                .map_err(|error| RunError::Client {
+                .map_err(|source| RunError::Client {
                     base_url: config.base_url.clone(),
-                    error,
+                    source,
                 })?;
             Ok(KeyClient {
                 label: key.label.clone(),

@@ -39,7 +39,7 @@ impl StopReason {
 /// reason given wins.
 ///
 /// ```
-/// use omni_dbt_batch::stop::{StopHandle, StopReason};
+/// use omni_dbt_batch::{StopHandle, StopReason};
 /// let stop = StopHandle::new();
 /// assert_eq!(stop.reason(), None);
 /// stop.stop(StopReason::AuthFailed);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::record::Status;
 use crate::stop::StopReason;
 
-/// How a run ended, which decides the exit code.
+/// How a run ended; [`ExitStatus`](crate::ExitStatus) maps it to the exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
@@ -21,18 +21,6 @@ pub enum RunOutcome {
     Aborted,
     /// SIGINT/SIGTERM (exit 130).
     Interrupted,
-}
-
-impl RunOutcome {
-    /// The process exit code DESIGN.md assigns to this outcome.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            RunOutcome::Succeeded => 0,
-            RunOutcome::SomeRowsFailed => 1,
-            RunOutcome::Aborted => 3,
-            RunOutcome::Interrupted => 130,
-        }
-    }
 }
 
 /// The totals of a run, printed at the end and written by `--summary-json`.
@@ -95,12 +83,12 @@ impl Summary {
 }
 
 /// Counts by status, in the fixed order of [`Status::ALL`], all present.
-pub fn empty_counts() -> BTreeMap<Status, u64> {
+pub(crate) fn empty_counts() -> BTreeMap<Status, u64> {
     Status::ALL.into_iter().map(|s| (s, 0)).collect()
 }
 
 /// The outcome of a run from its counts and stop reason.
-pub fn outcome(counts: &BTreeMap<Status, u64>, stop: Option<StopReason>) -> RunOutcome {
+pub(crate) fn outcome(counts: &BTreeMap<Status, u64>, stop: Option<StopReason>) -> RunOutcome {
     match stop {
         Some(StopReason::Interrupted) => RunOutcome::Interrupted,
         Some(StopReason::AuthFailed | StopReason::TooManyFailures) => RunOutcome::Aborted,
@@ -112,6 +100,7 @@ pub fn outcome(counts: &BTreeMap<Status, u64>, stop: Option<StopReason>) -> RunO
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ExitStatus;
 
     fn counts(pairs: &[(Status, u64)]) -> BTreeMap<Status, u64> {
         let mut counts = empty_counts();
@@ -124,17 +113,23 @@ mod tests {
         let ok = counts(&[(Status::Created, 3), (Status::Exists, 1)]);
         assert_eq!(outcome(&ok, None), RunOutcome::Succeeded);
         let failed = counts(&[(Status::Created, 3), (Status::Invalid, 1)]);
-        assert_eq!(outcome(&failed, None).exit_code(), 1);
+        assert_eq!(ExitStatus::from(outcome(&failed, None)).code(), 1);
     }
 
     #[test]
     fn stops_decide_the_outcome_whatever_the_counts() {
         let ok = counts(&[(Status::Created, 3)]);
-        assert_eq!(outcome(&ok, Some(StopReason::AuthFailed)).exit_code(), 3);
         assert_eq!(
-            outcome(&ok, Some(StopReason::TooManyFailures)).exit_code(),
+            ExitStatus::from(outcome(&ok, Some(StopReason::AuthFailed))).code(),
             3
         );
-        assert_eq!(outcome(&ok, Some(StopReason::Interrupted)).exit_code(), 130);
+        assert_eq!(
+            ExitStatus::from(outcome(&ok, Some(StopReason::TooManyFailures))).code(),
+            3
+        );
+        assert_eq!(
+            ExitStatus::from(outcome(&ok, Some(StopReason::Interrupted))).code(),
+            130
+        );
     }
 }

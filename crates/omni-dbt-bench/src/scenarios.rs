@@ -1,4 +1,4 @@
-//! The benchmark scenarios of issue 5: what each sets up, runs, and counts as its target.
+//! The benchmark scenarios: what each sets up, runs, and counts as its target.
 
 use std::time::Duration;
 

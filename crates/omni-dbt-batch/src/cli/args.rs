@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use omni_dbt_batch::config::{ExistingPolicy, FailureThreshold};
-use omni_dbt_batch::input::Format;
-use omni_dbt_batch::shard::Shard;
+use omni_dbt_batch::Format;
+use omni_dbt_batch::Shard;
+use omni_dbt_batch::{ExistingPolicy, FailureThreshold};
 use omni_dbt_core::RateLimit;
 
 use super::logging::LogFormat;
@@ -20,7 +20,7 @@ Every flag can also be set from the environment variable shown beside it.";
 /// Bulk-create Omni dbt environments from CSV or JSONL, exactly once, with a results file.
 #[derive(Debug, Parser)]
 #[command(name = "omni-dbt-batch", version, after_help = AFTER_HELP)]
-pub struct Cli {
+pub(super) struct Cli {
     /// More log detail on stderr (-v debug, -vv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -46,7 +46,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(super) enum Command {
     /// Create (or update) every environment of INPUT and write a results file.
     Run(Box<RunArgs>),
     /// Check every row of INPUT offline; nothing is sent.
@@ -57,7 +57,7 @@ pub enum Command {
 
 /// The input file and how to read it.
 #[derive(Debug, Args)]
-pub struct InputArgs {
+pub(super) struct InputArgs {
     /// CSV or JSONL file of environment specs; `-` reads stdin.
     #[arg(value_name = "INPUT")]
     pub input: String,
@@ -73,18 +73,18 @@ pub struct InputArgs {
 
 /// `validate INPUT`.
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(super) struct ValidateArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
     /// Problems listed before the count.
-    #[arg(long, default_value_t = omni_dbt_batch::config::DEFAULT_MAX_LISTED_PROBLEMS, env = "OMNI_DBT_MAX_PROBLEMS")]
+    #[arg(long, default_value_t = omni_dbt_batch::DEFAULT_MAX_LISTED_PROBLEMS, env = "OMNI_DBT_MAX_PROBLEMS")]
     pub max_problems: usize,
 }
 
 /// `run INPUT`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(super) struct RunArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
@@ -108,7 +108,7 @@ pub struct RunArgs {
     pub sandbox: bool,
 
     /// Requests in flight at once, across all keys.
-    #[arg(long, value_name = "N", default_value_t = omni_dbt_batch::config::DEFAULT_CONCURRENCY as u32,
+    #[arg(long, value_name = "N", default_value_t = omni_dbt_batch::DEFAULT_CONCURRENCY as u32,
           value_parser = clap::value_parser!(u32).range(1..=1024), env = "OMNI_DBT_CONCURRENCY")]
     pub concurrency: u32,
 
@@ -202,7 +202,7 @@ pub struct RunArgs {
 
 /// `sandbox`.
 #[derive(Debug, Args)]
-pub struct SandboxArgs {
+pub(super) struct SandboxArgs {
     /// Port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 8787, env = "OMNI_DBT_SANDBOX_PORT")]
     pub port: u16,
@@ -249,7 +249,7 @@ pub struct SandboxArgs {
 }
 
 /// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<f64>() {
         return Duration::try_from_secs_f64(secs)

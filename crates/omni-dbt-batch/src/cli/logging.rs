@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 /// How log lines look.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(super) enum LogFormat {
     /// Human-readable lines.
     #[default]
     Text,
@@ -17,7 +17,7 @@ pub enum LogFormat {
 
 /// Whose log lines matter by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Focus {
+pub(super) enum Focus {
     /// A run or a validation: the runner's lines; the sandbox's only with `-v`.
     Runner,
     /// The standalone sandbox: one line per request it serves.
@@ -25,7 +25,7 @@ pub enum Focus {
 }
 
 /// Installs the global subscriber. `RUST_LOG` wins over `-v`/`-q` when set.
-pub fn init(verbose: u8, quiet: bool, format: LogFormat, focus: Focus) {
+pub(super) fn init(verbose: u8, quiet: bool, format: LogFormat, focus: Focus) {
     let ours = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "info",

@@ -1,7 +1,6 @@
 //! The binary's top level: parse, dispatch on the subcommand, turn the outcome into an exit code.
 
 mod args;
-mod exit;
 mod logging;
 mod progress;
 mod report;
@@ -13,20 +12,18 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use omni_dbt_batch::config::{ApiKey, InvalidRows, RunConfig, WriteMode};
-use omni_dbt_batch::input::InputSource;
-use omni_dbt_batch::results::Mode;
-use omni_dbt_batch::run::RunError;
+use omni_dbt_batch::{
+    ApiKey, ExitStatus, InputSource, InvalidRows, ResultsMode, RunConfig, RunError, WriteMode,
+};
 use omni_dbt_core::RetryPolicy;
 
 use self::args::{Cli, Command, RunArgs, ValidateArgs};
-use self::exit::Exit;
 
 /// The default variable holding the API key, as in Omni's own CLI.
 const DEFAULT_TOKEN_ENV: &str = "OMNI_API_TOKEN";
 
 /// Runs the command line and returns the process exit code.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let focus = match cli.command {
         Command::Sandbox(_) => logging::Focus::Sandbox,
@@ -40,7 +37,7 @@ pub fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
-            return Exit::Usage.into();
+            return ExitStatus::Usage.into();
         }
     };
     let exit = runtime.block_on(dispatch(cli));
@@ -49,16 +46,16 @@ pub fn main() -> ExitCode {
     exit.into()
 }
 
-async fn dispatch(cli: Cli) -> Exit {
+async fn dispatch(cli: Cli) -> ExitStatus {
     let quiet = cli.quiet;
     let outcome = match cli.command {
         Command::Run(args) => run(*args, quiet).await,
         Command::Validate(args) => validate(&args, quiet),
-        Command::Sandbox(args) => sandbox::serve(args).await.map(|()| Exit::Success),
+        Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {}", describe(&error));
-        Exit::Usage
+        ExitStatus::Usage
     })
 }
 
@@ -77,29 +74,19 @@ fn describe(error: &anyhow::Error) -> String {
     text
 }
 
-fn input_source(input: &str) -> InputSource {
-    if input == "-" {
-        InputSource::Stdin
-    } else {
-        InputSource::Path(input.into())
-    }
-}
-
-fn validate(args: &ValidateArgs, quiet: bool) -> Result<Exit> {
-    let source = input_source(&args.input.input);
+fn validate(args: &ValidateArgs, quiet: bool) -> Result<ExitStatus> {
+    let source = InputSource::from_arg(&args.input.input);
     let report = omni_dbt_batch::validate_input(
         &source,
         args.input.format,
         args.input.shard,
         args.max_problems,
     )?;
-    report::print_problems(&source.display_name(), &report);
     if report.invalid > 0 {
-        eprintln!(
-            "{} of {} rows are invalid; fix them (or run with --skip-invalid to record them and go on)",
-            report.invalid, report.rows
-        );
-        return Ok(Exit::Usage);
+        return Ok(refuse(RunError::InvalidRows {
+            file: source.display_name(),
+            report: Box::new(report),
+        }));
     }
     if !quiet {
         println!(
@@ -108,10 +95,10 @@ fn validate(args: &ValidateArgs, quiet: bool) -> Result<Exit> {
             report.connections.len()
         );
     }
-    Ok(Exit::Success)
+    Ok(ExitStatus::Success)
 }
 
-async fn run(args: RunArgs, quiet: bool) -> Result<Exit> {
+async fn run(args: RunArgs, quiet: bool) -> Result<ExitStatus> {
     let sandbox = if args.sandbox {
         Some(sandbox::start_for_run(&args).await?)
     } else {
@@ -142,33 +129,32 @@ async fn run(args: RunArgs, quiet: bool) -> Result<Exit> {
             if let Some(sandbox) = sandbox {
                 sandbox.finish(quiet).await;
             }
-            Ok(Exit::from_outcome(summary.outcome))
+            Ok(ExitStatus::from(summary.outcome))
         }
-        Err(RunError::InvalidRows { file, report }) => {
-            report::print_problems(&file, &report);
-            eprintln!(
-                "error: {} of {} rows in {file} are invalid; nothing was sent. Fix them, or pass --skip-invalid to record them as invalid and go on",
-                report.invalid, report.rows
-            );
-            Ok(Exit::Usage)
-        }
-        Err(error @ RunError::Recording(_)) => {
-            eprintln!("error: {error}");
-            Ok(Exit::Aborted)
-        }
-        Err(error) => Err(error.into()),
+        Err(error) => Ok(refuse(error)),
     }
 }
 
+/// Prints why the run did not start or stopped (with the invalid rows, when that is why) and
+/// returns the exit status the error means.
+fn refuse(error: RunError) -> ExitStatus {
+    if let RunError::InvalidRows { file, report } = &error {
+        report::print_problems(file, report);
+    }
+    let status = error.exit_status();
+    eprintln!("error: {}", describe(&anyhow::Error::new(error)));
+    status
+}
+
 fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig {
-    let mut config = RunConfig::new(input_source(&args.input.input), base_url, keys);
+    let mut config = RunConfig::new(InputSource::from_arg(&args.input.input), base_url, keys);
     config.format = args.input.format;
     config.shard = args.input.shard;
     config.results_path = args.results.clone();
     config.results_mode = match (args.resume, args.force) {
-        (true, _) => Mode::Resume,
-        (false, true) => Mode::Force,
-        (false, false) => Mode::New,
+        (true, _) => ResultsMode::Resume,
+        (false, true) => ResultsMode::Force,
+        (false, false) => ResultsMode::New,
     };
     config.concurrency = args.concurrency as usize;
     config.rate = args.rate;
@@ -222,7 +208,7 @@ mod tests {
     #[test]
     fn a_cause_already_quoted_by_its_error_is_not_repeated() {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
-        let error = anyhow::Error::new(omni_dbt_batch::input::InputError::Open {
+        let error = anyhow::Error::new(omni_dbt_batch::InputError::Open {
             path: "envs.csv".into(),
             source: io,
         });

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use omni_dbt_batch::progress::{Phase, Reporter};
-use omni_dbt_batch::record::{RowRecord, Status};
-use omni_dbt_batch::summary::Summary;
+use omni_dbt_batch::Summary;
+use omni_dbt_batch::{Phase, Reporter};
+use omni_dbt_batch::{RowRecord, Status};
 
 /// How often a progress line is logged when stderr is not a terminal.
-pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
+pub(super) const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Counts per status, shared by the bar and the log lines.
 #[derive(Default)]
@@ -42,7 +42,7 @@ impl Counts {
 }
 
 /// The CLI's reporter.
-pub struct CliReporter {
+pub(super) struct CliReporter {
     counts: Arc<Counts>,
     bar: Option<ProgressBar>,
     started: Mutex<Option<Instant>>,
@@ -50,7 +50,7 @@ pub struct CliReporter {
 
 impl CliReporter {
     /// A bar when stderr is a terminal and not quiet; log lines otherwise (none when quiet).
-    pub fn new(quiet: bool) -> Arc<Self> {
+    pub(super) fn new(quiet: bool) -> Arc<Self> {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(spinner_style());
@@ -107,7 +107,7 @@ impl CliReporter {
     }
 
     /// Prints a line above the bar (or plainly when there is none).
-    pub fn println(&self, line: &str) {
+    pub(super) fn println(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),

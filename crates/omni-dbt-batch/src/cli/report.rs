@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use omni_dbt_batch::checked::ScanReport;
-use omni_dbt_batch::record::Status;
-use omni_dbt_batch::summary::{RunOutcome, Summary};
+use omni_dbt_batch::ScanReport;
+use omni_dbt_batch::Status;
+use omni_dbt_batch::{ExitStatus, RunOutcome, Summary};
 
 /// Prints each listed problem as `FILE:LINE: field: message` on stderr, then how many more.
-pub fn print_problems(file: &str, report: &ScanReport) {
+pub(super) fn print_problems(file: &str, report: &ScanReport) {
     for problem in &report.problems {
         eprintln!("{}", problem.display_with(file));
     }
@@ -19,7 +19,7 @@ pub fn print_problems(file: &str, report: &ScanReport) {
 }
 
 /// Prints the summary on stdout.
-pub fn print_summary(summary: &Summary) {
+pub(super) fn print_summary(summary: &Summary) {
     let verb = if summary.dry_run {
         "plan (dry run, nothing written)"
     } else {
@@ -90,10 +90,13 @@ fn planned(status: Status) -> &'static str {
 }
 
 /// Writes the summary as pretty JSON, with the exit code the process ends with.
-pub fn write_summary_json(path: &Path, summary: &Summary) -> Result<()> {
+pub(super) fn write_summary_json(path: &Path, summary: &Summary) -> Result<()> {
     let mut value = serde_json::to_value(summary).context("cannot encode the summary")?;
     if let Some(object) = value.as_object_mut() {
-        object.insert("exit_code".into(), summary.outcome.exit_code().into());
+        object.insert(
+            "exit_code".into(),
+            ExitStatus::from(summary.outcome).code().into(),
+        );
     }
     let json = serde_json::to_string_pretty(&value).context("cannot encode the summary")?;
     std::fs::write(path, json + "\n")

@@ -1,7 +1,7 @@
 //! The sandbox from the command line: in-process for `run --sandbox`, standalone for `sandbox`.
 
 use anyhow::{Context, Result};
-use omni_dbt_batch::config::ApiKey;
+use omni_dbt_batch::ApiKey;
 use omni_dbt_sandbox::{
     DuplicateNames, FaultConfig, RateLimit as SandboxRateLimit, RetryAfterHeader, Sandbox,
     SandboxConfig,
@@ -10,24 +10,24 @@ use omni_dbt_sandbox::{
 use super::args::{RunArgs, SandboxArgs};
 
 /// A sandbox started for one run, with the keys the run should use.
-pub struct EmbeddedSandbox {
+pub(super) struct EmbeddedSandbox {
     sandbox: Sandbox,
     keys: Vec<ApiKey>,
 }
 
 impl EmbeddedSandbox {
     /// The sandbox's origin.
-    pub fn base_url(&self) -> String {
+    pub(super) fn base_url(&self) -> String {
         self.sandbox.base_url()
     }
 
     /// The keys the sandbox accepts: the `--token-env` ones when given, else its own.
-    pub fn keys(&self) -> Vec<ApiKey> {
+    pub(super) fn keys(&self) -> Vec<ApiKey> {
         self.keys.clone()
     }
 
     /// Says what the sandbox holds now, then stops it.
-    pub async fn finish(self, quiet: bool) {
+    pub(super) async fn finish(self, quiet: bool) {
         let snapshot = self.sandbox.snapshot();
         if !quiet {
             println!(
@@ -50,7 +50,7 @@ fn faults(spec: Option<&str>) -> Result<FaultConfig> {
 
 /// Starts an open sandbox (every connection id exists and has dbt) for `run --sandbox`, limiting
 /// each key to `--sandbox-rate-limit`, by default the runner's own `--rate`.
-pub async fn start_for_run(args: &RunArgs) -> Result<EmbeddedSandbox> {
+pub(super) async fn start_for_run(args: &RunArgs) -> Result<EmbeddedSandbox> {
     let rate_limit = args.sandbox_rate_limit.unwrap_or(match args.rate {
         omni_dbt_core::RateLimit::PerMinute(n) => SandboxRateLimit::per_minute(n.get()),
         omni_dbt_core::RateLimit::Unlimited => SandboxRateLimit::Unlimited,
@@ -82,7 +82,7 @@ pub async fn start_for_run(args: &RunArgs) -> Result<EmbeddedSandbox> {
 }
 
 /// `omni-dbt-batch sandbox`: serves until Ctrl-C or SIGTERM.
-pub async fn serve(args: SandboxArgs) -> Result<()> {
+pub(super) async fn serve(args: SandboxArgs) -> Result<()> {
     let mut config = SandboxConfig::default()
         .with_port(args.port)
         .with_rate_limit(args.rate_limit)

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use omni_dbt_batch::stop::{StopHandle, StopReason};
+use omni_dbt_batch::{StopHandle, StopReason};
 
-use super::exit::Exit;
 use super::progress::CliReporter;
+use omni_dbt_batch::ExitStatus;
 
 /// Watches for signals in the background for the rest of the process.
-pub fn watch(stop: StopHandle, reporter: Arc<CliReporter>, grace: Duration) {
+pub(super) fn watch(stop: StopHandle, reporter: Arc<CliReporter>, grace: Duration) {
     tokio::spawn(async move {
         if next_signal().await.is_err() {
             return;
@@ -22,7 +22,7 @@ pub fn watch(stop: StopHandle, reporter: Arc<CliReporter>, grace: Duration) {
         if next_signal().await.is_ok() {
             // Every record already written is flushed; a torn last line is repaired by --resume.
             eprintln!("interrupted again: exiting now; rerun with --resume");
-            std::process::exit(Exit::Interrupted as i32);
+            std::process::exit(ExitStatus::Interrupted as i32);
         }
     });
 }

@@ -1,0 +1,154 @@
+//! The execute pass's reader: settles the rows that need no request, hands the rest to the workers.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::config::{ExistingPolicy, WriteMode};
+use crate::execute::job::{Job, RowKey, Work};
+use crate::plan::decide::{decide, Action, Sent};
+use crate::plan::inventory::Inventory;
+use crate::plan::resume::{Prior, Resume};
+use crate::read::checked::Checked;
+use crate::read::input::{InputError, InputRow, RowProblem};
+use crate::read::source::InputFile;
+use crate::record::fingerprint::{fingerprint, fingerprint_problem};
+use crate::record::ledger::{stopped_record, Ledger};
+use crate::record::results::ResultsError;
+use crate::record::{ErrorKind, RowRecord, Status};
+
+/// Why feeding stopped early.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FeedError {
+    /// The input could not be read again.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The results file could not be written.
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+}
+
+/// Everything the second read of the input needs. Runs on a blocking thread.
+pub(crate) struct Feeder {
+    /// The input.
+    pub input: Arc<InputFile>,
+    /// What each listed connection holds.
+    pub inventory: Arc<Inventory>,
+    /// What an earlier run recorded (`--resume`).
+    pub(crate) resume: Option<Arc<Resume>>,
+    /// Where outcomes go.
+    pub ledger: Arc<Ledger>,
+    /// `--existing`.
+    pub policy: ExistingPolicy,
+    /// Apply, or only plan.
+    pub write_mode: WriteMode,
+}
+
+impl Feeder {
+    /// Reads every row once more and settles it or sends it to `jobs`. Returns how many rows an
+    /// earlier run had already settled.
+    pub(crate) fn feed(&self, jobs: &mpsc::Sender<Job>) -> Result<u64, FeedError> {
+        let mut resumed = 0;
+        for checked in self.input.checked()? {
+            let row = match checked? {
+                Checked::Invalid(problem) => {
+                    self.ledger.record(&invalid_record(&problem))?;
+                    continue;
+                }
+                Checked::Valid(row) => row,
+            };
+            let key = RowKey {
+                row: row.row,
+                line: row.line,
+                connection_id: row.connection.to_string(),
+                name: row.environment.name.clone(),
+                fingerprint: fingerprint(&row.connection, &row.environment),
+            };
+            let prior = self
+                .resume
+                .as_ref()
+                .map_or(Prior::Fresh, |resume| resume.prior(&key));
+            let sent = match prior {
+                Prior::Settled(record) => {
+                    resumed += 1;
+                    self.ledger.count(&record);
+                    continue;
+                }
+                Prior::MaybeApplied => Sent::MaybeBefore,
+                Prior::Fresh => Sent::Never,
+            };
+            if let Some(reason) = self.ledger.stop().reason() {
+                self.ledger.record(&stopped_record(&key, reason))?;
+                continue;
+            }
+            let Some(work) = self.plan(key, row, sent)? else {
+                continue;
+            };
+            if self.write_mode == WriteMode::DryRun {
+                let planned = match work.work {
+                    Work::Create { .. } => Status::Created,
+                    Work::Update { .. } => Status::Updated,
+                };
+                self.ledger.record(&work.key.record(planned))?;
+            } else if jobs.blocking_send(work).is_err() {
+                break; // the workers are gone: a results-file error they will report
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Decides a valid row: settles it here (`None`), or returns the job to send.
+    fn plan(&self, key: RowKey, row: InputRow, sent: Sent) -> Result<Option<Job>, FeedError> {
+        let state = self.inventory.get(&row.connection);
+        let work = match decide(self.policy, state, &row.environment, sent) {
+            Action::Settle {
+                status,
+                environment_id,
+                failure,
+            } => {
+                let record = match &failure {
+                    Some(failure) => key.failed(status, failure),
+                    None => key.record(status),
+                };
+                self.ledger.record(&RowRecord {
+                    environment_id,
+                    ..record
+                })?;
+                return Ok(None);
+            }
+            Action::Create { check } => Work::Create {
+                environment: Box::new(row.environment),
+                check,
+            },
+            Action::Update { id, update } => Work::Update { id, update },
+        };
+        Ok(Some(Job {
+            key,
+            connection: row.connection,
+            work,
+        }))
+    }
+}
+
+/// The record of a row that did not pass validation.
+fn invalid_record(problem: &RowProblem) -> RowRecord {
+    let message = problem
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    RowRecord {
+        row: problem.row,
+        line: problem.line,
+        connection_id: problem.connection_id.clone(),
+        name: problem.name.clone(),
+        status: Status::Invalid,
+        environment_id: None,
+        attempts: 0,
+        http_status: None,
+        error_kind: Some(ErrorKind::Validation),
+        error: Some(message),
+        fingerprint: fingerprint_problem(problem),
+    }
+}

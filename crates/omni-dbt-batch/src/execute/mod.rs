@@ -1,0 +1,7 @@
+//! Executing the plan: the reader that hands out rows needing a request, the bounded workers
+//! that send them, and how a failure is classified.
+
+pub(crate) mod failure;
+pub(crate) mod feed;
+pub(crate) mod job;
+pub(crate) mod workers;

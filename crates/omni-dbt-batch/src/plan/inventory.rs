@@ -1,0 +1,117 @@
+//! What Omni already holds: each connection listed once (every page), before any write.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use omni_dbt_core::{ConnectionId, Environment};
+use tokio::sync::Semaphore;
+use tokio::task::{JoinError, JoinSet};
+
+use crate::error::{RunError, Sent};
+use crate::execute::failure::Failure;
+use crate::execute::workers::KeyClient;
+use crate::record::ErrorKind;
+use crate::report::Reporter;
+use crate::stop::{StopHandle, StopReason};
+
+/// What Omni holds for one connection, as learnt by listing it once.
+#[derive(Clone, Debug)]
+pub(crate) enum ConnectionState {
+    /// The connection was listed: its environments by trimmed name (the first of a name wins).
+    Listed(HashMap<String, Environment>),
+    /// Listing failed in a way that dooms every row of the connection (403, 404, exhausted...).
+    Unusable(Failure),
+}
+
+/// What Omni holds for every connection of the run that was listed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Inventory {
+    connections: HashMap<ConnectionId, ConnectionState>,
+}
+
+impl Inventory {
+    /// Lists `connections`, at most `concurrency` at a time, spread round-robin over the keys.
+    /// A 401 stops the run (`stop`) and no further connection is listed. A listing task that
+    /// fails (a bug) is an internal error.
+    pub(crate) async fn gather(
+        connections: Vec<ConnectionId>,
+        clients: &[KeyClient],
+        concurrency: usize,
+        stop: &StopHandle,
+        reporter: &dyn Reporter,
+    ) -> Result<Self, RunError> {
+        let mut inventory = Self::default();
+        let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+        let mut lists = JoinSet::new();
+        for (i, connection) in connections.into_iter().enumerate() {
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                break;
+            };
+            if stop.reason().is_some() {
+                break;
+            }
+            let key = clients[i % clients.len()].clone();
+            let stop = stop.clone();
+            lists.spawn(async move {
+                let _permit = permit;
+                let state = list(&key, &connection).await;
+                if let ConnectionState::Unusable(Failure {
+                    kind: ErrorKind::Auth,
+                    ..
+                }) = state
+                {
+                    tracing::error!(key = %key.label, "Omni answered 401 to the key in {}: aborting", key.label);
+                    stop.stop(StopReason::AuthFailed);
+                }
+                (connection, state)
+            });
+            while let Some(joined) = lists.try_join_next() {
+                inventory.add(joined, reporter)?;
+            }
+        }
+        while let Some(joined) = lists.join_next().await {
+            inventory.add(joined, reporter)?;
+        }
+        Ok(inventory)
+    }
+
+    /// Adds what one listing task learnt.
+    fn add(
+        &mut self,
+        joined: Result<(ConnectionId, ConnectionState), JoinError>,
+        reporter: &dyn Reporter,
+    ) -> Result<(), RunError> {
+        let (connection, state) = joined.map_err(|source| RunError::Internal {
+            task: "listing connections",
+            sent: Sent::Nothing,
+            source,
+        })?;
+        self.connections.insert(connection, state);
+        reporter.connection_listed();
+        Ok(())
+    }
+
+    /// The state of one connection, if it was listed.
+    pub(crate) fn get(&self, connection: &ConnectionId) -> Option<&ConnectionState> {
+        self.connections.get(connection)
+    }
+}
+
+/// Lists one connection (every page), turning a failure into a connection-wide verdict.
+async fn list(key: &KeyClient, connection: &ConnectionId) -> ConnectionState {
+    let scoped = key.client.scoped();
+    let result = scoped.list_environments(connection).await;
+    let attempts = u32::try_from(scoped.tally().requests).unwrap_or(u32::MAX);
+    match result {
+        Ok(environments) => {
+            let mut by_name = HashMap::with_capacity(environments.len());
+            for environment in environments {
+                by_name
+                    .entry(environment.name.trim().to_owned())
+                    .or_insert(environment);
+            }
+            ConnectionState::Listed(by_name)
+        }
+        Err(error) => ConnectionState::Unusable(Failure::from_error(&error, attempts)),
+    }
+}

@@ -1,0 +1,9 @@
+//! Planning against Omni: what each connection holds (listed once), what an earlier run left
+//! (`--resume`), and from both, what each valid row needs.
+//!
+//! Resume is decided in [`resume`]: which rows an earlier run settled, which may have been
+//! applied without a record, which connections must be looked up before anything is sent again.
+
+pub(crate) mod decide;
+pub(crate) mod inventory;
+pub(crate) mod resume;

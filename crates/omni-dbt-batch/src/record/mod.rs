@@ -1,0 +1,9 @@
+//! Recording outcomes: the vocabulary of a row's outcome, the results file and its intent
+//! journal, row fingerprints, and the ledger every outcome passes through.
+
+pub(crate) mod fingerprint;
+pub(crate) mod ledger;
+pub(crate) mod results;
+mod row;
+
+pub use row::{ErrorKind, RowRecord, Status};

@@ -1,0 +1,313 @@
+//! The intent journal `<results>.journal`: one JSON line per create or update, written before the
+//! request is sent, so that a rerun knows which rows may have been applied without a record.
+//!
+//! Each line is `{"row":N,"line":L,"connection_id":...,"name":...,"fingerprint":...,
+//! "op":"create"|"update","results_offset":B}` where `B` is the length of the results file when
+//! the intent was written. A final record of the row at offset `B` or later settles the intent;
+//! an earlier one (from a previous attempt) does not.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::files::{remove_if_exists, AppendFile, Opening, Replacement};
+use super::scan::RecordScanner;
+use super::{Format, ResultsError};
+
+/// The path of the journal that goes with a results file: the results path plus `.journal`.
+pub(super) fn journal_path(results: &Path) -> PathBuf {
+    let mut path = results.as_os_str().to_owned();
+    path.push(".journal");
+    PathBuf::from(path)
+}
+
+/// The request about to be sent for a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum IntentOp {
+    /// `POST` a new environment.
+    Create,
+    /// `PATCH` an existing environment.
+    Update,
+}
+
+/// What a row is about to do to Omni: written to the journal before the request goes out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Intent {
+    /// 1-based index of the data row in the input.
+    pub row: u64,
+    /// Line of the input where the row starts.
+    pub line: u64,
+    /// The row's connection, as in the results file.
+    pub connection_id: String,
+    /// The environment's name: what a rerun looks up to reconcile the row.
+    pub name: String,
+    /// The fingerprint of the request about to be sent.
+    pub fingerprint: String,
+    /// Create or update.
+    pub op: IntentOp,
+}
+
+/// One line of the journal, as written.
+#[derive(Serialize)]
+struct WrittenEntry<'a> {
+    row: u64,
+    line: u64,
+    connection_id: &'a str,
+    name: &'a str,
+    fingerprint: &'a str,
+    op: IntentOp,
+    results_offset: u64,
+}
+
+/// One line of the journal, as read.
+#[derive(Deserialize)]
+struct ReadEntry {
+    row: u64,
+    line: u64,
+    connection_id: String,
+    name: String,
+    fingerprint: String,
+    op: IntentOp,
+    /// Absent in a hand-written journal: then any record of the row settles the intent.
+    #[serde(default)]
+    results_offset: u64,
+}
+
+/// An intent read back, with where the results file ended when it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct JournalEntry {
+    pub intent: Intent,
+    pub results_offset: u64,
+}
+
+impl From<ReadEntry> for JournalEntry {
+    fn from(entry: ReadEntry) -> Self {
+        Self {
+            intent: Intent {
+                row: entry.row,
+                line: entry.line,
+                connection_id: entry.connection_id,
+                name: entry.name,
+                fingerprint: entry.fingerprint,
+                op: entry.op,
+            },
+            results_offset: entry.results_offset,
+        }
+    }
+}
+
+/// Encodes one journal line, terminator included.
+fn encode(buf: &mut Vec<u8>, intent: &Intent, results_offset: u64) -> serde_json::Result<()> {
+    let entry = WrittenEntry {
+        row: intent.row,
+        line: intent.line,
+        connection_id: &intent.connection_id,
+        name: &intent.name,
+        fingerprint: &intent.fingerprint,
+        op: intent.op,
+        results_offset,
+    };
+    serde_json::to_writer(&mut *buf, &entry)?;
+    buf.push(b'\n');
+    Ok(())
+}
+
+/// Appends intents to the journal.
+#[derive(Debug)]
+pub(crate) struct JournalWriter {
+    file: AppendFile,
+    buf: Vec<u8>,
+}
+
+impl JournalWriter {
+    /// Opens the journal at `path`: a fresh one (`Truncate`, `CreateNew`) or the earlier run's,
+    /// kept for its unsettled intents (`Continue`).
+    pub(super) fn open(path: &Path, opening: Opening) -> Result<Self, ResultsError> {
+        Ok(Self {
+            file: AppendFile::open(path, Format::Jsonl, opening, "intent journal")?,
+            buf: Vec::with_capacity(256),
+        })
+    }
+
+    /// Appends `intent`, noting that the results file is `results_offset` bytes long.
+    pub(super) fn append(
+        &mut self,
+        intent: &Intent,
+        results_offset: u64,
+    ) -> Result<(), ResultsError> {
+        self.buf.clear();
+        encode(&mut self.buf, intent, results_offset).map_err(|e| ResultsError::Encode {
+            path: self.file.path().to_path_buf(),
+            message: e.to_string(),
+        })?;
+        self.file.append(&self.buf)
+    }
+}
+
+/// Reads the journal's entries in order, skipping blank lines and a torn last line (an intent
+/// whose write was interrupted was never acted upon: the request goes out only after it).
+#[derive(Debug)]
+pub(crate) struct JournalReader {
+    path: PathBuf,
+    scanner: RecordScanner<BufReader<File>>,
+}
+
+impl JournalReader {
+    /// Opens the journal at `path`, or `None` if there is none.
+    pub(super) fn open(path: &Path) -> Result<Option<Self>, ResultsError> {
+        match File::open(path) {
+            Ok(file) => Ok(Some(Self {
+                path: path.to_path_buf(),
+                scanner: RecordScanner::new(BufReader::new(file), Format::Jsonl),
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ResultsError::io("open", path, e)),
+        }
+    }
+
+    /// The next entry, or `None` at the end.
+    pub(super) fn next_entry(&mut self) -> Result<Option<JournalEntry>, ResultsError> {
+        loop {
+            let Some(raw) = self
+                .scanner
+                .next_record()
+                .map_err(|e| ResultsError::io("read", &self.path, e))?
+            else {
+                return Ok(None);
+            };
+            if raw.is_blank() {
+                continue;
+            }
+            let entry: ReadEntry =
+                serde_json::from_slice(raw.bytes).map_err(|e| ResultsError::CorruptJournal {
+                    path: self.path.clone(),
+                    line: raw.line,
+                    message: e.to_string(),
+                })?;
+            return Ok(Some(entry.into()));
+        }
+    }
+}
+
+/// Replaces the journal at `path` with `intents` (or removes it when there are none), each
+/// marked as written when the results file was `results_offset` bytes long.
+pub(crate) fn rewrite<'a>(
+    path: &Path,
+    intents: impl IntoIterator<Item = &'a Intent>,
+    results_offset: u64,
+) -> Result<(), ResultsError> {
+    let mut intents = intents.into_iter().peekable();
+    if intents.peek().is_none() {
+        return remove_if_exists(path);
+    }
+    let mut replacement = Replacement::new(path)?;
+    let mut out = BufWriter::new(replacement.file());
+    let mut buf = Vec::with_capacity(256);
+    for intent in intents {
+        buf.clear();
+        encode(&mut buf, intent, results_offset).map_err(|e| ResultsError::Encode {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        out.write_all(&buf)
+            .map_err(|e| ResultsError::io("rewrite", path, e))?;
+    }
+    out.flush()
+        .map_err(|e| ResultsError::io("rewrite", path, e))?;
+    drop(out);
+    replacement.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent(row: u64, op: IntentOp) -> Intent {
+        Intent {
+            row,
+            line: row + 1,
+            connection_id: "c".to_owned(),
+            name: format!("env \"{row}\"\n"),
+            fingerprint: "f".to_owned(),
+            op,
+        }
+    }
+
+    #[test]
+    fn journal_lines_have_the_documented_keys_in_order() {
+        let mut buf = Vec::new();
+        encode(&mut buf, &intent(3, IntentOp::Create), 42).unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "{\"row\":3,\"line\":4,\"connection_id\":\"c\",\"name\":\"env \\\"3\\\"\\n\",\
+             \"fingerprint\":\"f\",\"op\":\"create\",\"results_offset\":42}\n"
+        );
+    }
+
+    #[test]
+    fn written_intents_read_back_and_a_torn_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv.journal");
+        let mut writer = JournalWriter::open(&path, Opening::CreateNew).unwrap();
+        writer.append(&intent(1, IntentOp::Create), 10).unwrap();
+        writer.append(&intent(2, IntentOp::Update), 20).unwrap();
+        drop(writer);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"{\"row\":3,\"li");
+        std::fs::write(&path, bytes).unwrap();
+
+        let mut reader = JournalReader::open(&path).unwrap().unwrap();
+        let first = reader.next_entry().unwrap().unwrap();
+        let second = reader.next_entry().unwrap().unwrap();
+        assert_eq!(reader.next_entry().unwrap(), None);
+        assert_eq!(first.intent, intent(1, IntentOp::Create));
+        assert_eq!(first.results_offset, 10);
+        assert_eq!(second.intent, intent(2, IntentOp::Update));
+        assert_eq!(second.results_offset, 20);
+    }
+
+    #[test]
+    fn a_corrupt_journal_line_is_an_error_naming_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv.journal");
+        std::fs::write(&path, "\nnot json\n").unwrap();
+        let err = JournalReader::open(&path)
+            .unwrap()
+            .unwrap()
+            .next_entry()
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("r.csv.journal:2:"), "{message}");
+    }
+
+    #[test]
+    fn missing_journal_reads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(JournalReader::open(&dir.path().join("nope"))
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn rewrite_with_no_intents_removes_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        std::fs::write(&path, "x\n").unwrap();
+        rewrite(&path, [], 0).unwrap();
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_journal_sits_beside_the_results_file() {
+        use crate::record::results::journal::journal_path;
+        use std::path::Path;
+
+        assert_eq!(
+            journal_path(Path::new("out/envs.results.csv")),
+            Path::new("out/envs.results.csv.journal")
+        );
+    }
+}
