@@ -46,9 +46,11 @@ fn assert_names_file_and_line(out: &RunOutput, path: &Path, line: u64) {
 
 #[test]
 fn the_bad_fixture_table_covers_every_file_in_fixtures_bad() {
+    // dbt profiles need their --dbt-profile options: dbt_profiles.rs covers them.
     let mut on_disk: Vec<String> = std::fs::read_dir(fixtures_dir().join("bad"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".yml"))
         .collect();
     on_disk.sort();
     let listed: Vec<String> = BAD_FIXTURES

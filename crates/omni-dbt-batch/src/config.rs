@@ -8,7 +8,7 @@ use std::time::Duration;
 use omni_dbt_core::{RateLimit, RetryPolicy};
 use secrecy::SecretString;
 
-use crate::read::input::{Format, InputSource};
+use crate::read::input::{DbtOptions, Format, InputSource};
 use crate::read::shard::Shard;
 use crate::record::results::ResultsMode;
 use crate::stop::StopHandle;
@@ -136,6 +136,8 @@ pub struct RunConfig {
     pub input: InputSource,
     /// The input's format; `None` = from the extension (or sniffed for stdin).
     pub format: Option<Format>,
+    /// How a dbt profiles.yml input becomes rows (ignored for CSV and JSONL).
+    pub dbt: DbtOptions,
     /// The results file; `None` = `<input stem>.results.csv` next to the input.
     pub results_path: Option<PathBuf>,
     /// What to do when the results file exists: refuse (the default), `Resume` or `Force`.
@@ -210,6 +212,7 @@ impl RunConfig {
         Self {
             input,
             format: None,
+            dbt: DbtOptions::default(),
             results_path: None,
             results_mode: ResultsMode::default(),
             base_url: base_url.into(),

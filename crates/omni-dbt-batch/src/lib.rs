@@ -1,4 +1,4 @@
-//! Bulk creation of Omni dbt environments from CSV or JSONL, exactly once, with a results file.
+//! Bulk creation of Omni dbt environments from CSV, JSONL or a dbt profiles.yml, exactly once, with a results file.
 //!
 //! [`run()`] is the whole job (the `omni-dbt-batch run` command is a thin layer over it);
 //! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back.
@@ -25,11 +25,11 @@
 //! ```
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("envs.csv");
-//! use omni_dbt_batch::InputSource;
+//! use omni_dbt_batch::{DbtOptions, InputSource};
 //! std::fs::write(&path, "connection_id,name,target_schema\n\
 //!     550e8400-e29b-41d4-a716-446655440000,dev_alice,dbt_alice\n\
 //!     550e8400-e29b-41d4-a716-446655440000,dev_alice,dbt_other\n").unwrap();
-//! let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, None, 10).unwrap();
+//! let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &DbtOptions::default(), None, 10).unwrap();
 //! assert_eq!((report.rows, report.invalid), (2, 1), "a repeated (connection, name) is invalid");
 //! ```
 
@@ -54,7 +54,10 @@ pub use config::{
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;
 pub use read::checked::ScanReport;
-pub use read::input::{Format, InputError, InputSource, RowProblem};
+pub use read::input::{
+    DbtError, DbtOptions, Format, InputError, InputSource, NameTemplate, ProfileConnection,
+    RowProblem,
+};
 pub use read::shard::{Shard, ShardError};
 pub use record::results::{ResultsError, ResultsMode, ResultsReader, COLUMNS};
 pub use record::{ErrorKind, RowRecord, Status};

@@ -13,7 +13,7 @@ use crate::execute::workers::{run_workers, KeyClient, PoolSettings};
 use crate::plan::inventory::Inventory;
 use crate::plan::resume::{Resume, ResumeCheck};
 use crate::read::checked::{scan, ScanReport};
-use crate::read::input::{Format, InputError, InputSource};
+use crate::read::input::{DbtOptions, Format, InputError, InputSource};
 use crate::read::shard::Shard;
 use crate::read::source::InputFile;
 use crate::record::ledger::Ledger;
@@ -49,7 +49,12 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     }
 
     // 1. Validate every row; nothing is sent before this passes.
-    let input = Arc::new(InputFile::open(&config.input, config.format, config.shard)?);
+    let input = Arc::new(InputFile::open(
+        &config.input,
+        config.format,
+        &config.dbt,
+        config.shard,
+    )?);
     reporter.phase(Phase::Validating);
     let report = blocking("validating the input", Sent::Nothing, {
         let input = Arc::clone(&input);
@@ -183,23 +188,36 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     Ok(summary)
 }
 
-/// Validates every row of the input offline and returns the scan; nothing is sent.
+/// Validates every row of the input offline and returns the scan; nothing is sent. `dbt` says
+/// how a dbt profiles.yml becomes rows (it is ignored for CSV and JSONL).
 ///
 /// ```
-/// use omni_dbt_batch::InputSource;
+/// use omni_dbt_batch::{DbtOptions, InputSource, ProfileConnection};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("envs.csv");
 /// std::fs::write(&path, "connection_id,name,target_schema\n550e8400-e29b-41d4-a716-446655440000,dev,dbt_dev\n").unwrap();
-/// let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, None, 10).unwrap();
+/// let none = DbtOptions::default();
+/// let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &none, None, 10).unwrap();
 /// assert_eq!((report.rows, report.invalid), (1, 0));
+///
+/// # let path = dir.path().join("profiles.yml");
+/// std::fs::write(&path, "jaffle_shop:\n  outputs:\n    dev: {type: postgres, schema: dbt_dev}\n    ci: {type: postgres}\n").unwrap();
+/// let dbt = DbtOptions::default()
+///     .with_profile(ProfileConnection::only("550e8400-e29b-41d4-a716-446655440000".parse().unwrap()));
+/// let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &dbt, None, 10).unwrap();
+/// assert_eq!((report.rows, report.invalid), (2, 1));
+/// assert_eq!(report.problems[0].display_with("profiles.yml").to_string(),
+///     "profiles.yml:4: schema: is required: the schema dbt builds into, which becomes the \
+///      environment's target schema; add `schema: NAME` to this output");
 /// ```
 pub fn validate_input(
     source: &InputSource,
     format: Option<Format>,
+    dbt: &DbtOptions,
     shard: Option<Shard>,
     max_listed: usize,
 ) -> Result<ScanReport, InputError> {
-    let input = InputFile::open(source, format, shard)?;
+    let input = InputFile::open(source, format, dbt, shard)?;
     scan(&|| input.reader(), shard, max_listed)
 }
 

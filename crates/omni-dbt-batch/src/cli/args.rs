@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use omni_dbt_batch::Format;
 use omni_dbt_batch::Shard;
+use omni_dbt_batch::{DbtOptions, Format, NameTemplate, ProfileConnection};
 use omni_dbt_batch::{ExistingPolicy, FailureThreshold};
 use omni_dbt_core::RateLimit;
 
@@ -17,7 +17,8 @@ or input error (nothing sent); 3 aborted (401 or --max-failures); 130 interrupte
 
 Every flag can also be set from the environment variable shown beside it.";
 
-/// Bulk-create Omni dbt environments from CSV or JSONL, exactly once, with a results file.
+/// Bulk-create Omni dbt environments from CSV, JSONL or a dbt profiles.yml, exactly once, with a
+/// results file.
 #[derive(Debug, Parser)]
 #[command(name = "omni-dbt-batch", version, after_help = AFTER_HELP)]
 pub(super) struct Cli {
@@ -58,17 +59,76 @@ pub(super) enum Command {
 /// The input file and how to read it.
 #[derive(Debug, Args)]
 pub(super) struct InputArgs {
-    /// CSV or JSONL file of environment specs; `-` reads stdin.
+    /// CSV, JSONL or dbt profiles.yml file of environment specs; `-` reads stdin.
     #[arg(value_name = "INPUT")]
     pub input: String,
 
-    /// Input format [default: from the extension: .csv, .jsonl/.ndjson; stdin is sniffed].
-    #[arg(long, env = "OMNI_DBT_FORMAT")]
+    /// Input format: csv, jsonl or dbt-profiles [default: from the extension: .csv,
+    /// .jsonl/.ndjson, .yml/.yaml; stdin is sniffed as JSONL or CSV].
+    #[arg(long, value_name = "FMT", env = "OMNI_DBT_FORMAT")]
     pub format: Option<Format>,
 
     /// Only the rows whose connection hashes to shard K of N (1-based), e.g. 2/4.
     #[arg(long, value_name = "K/N", env = "OMNI_DBT_SHARD")]
     pub shard: Option<Shard>,
+
+    #[command(flatten)]
+    pub dbt: DbtArgs,
+}
+
+/// Where the dbt flags are listed in `--help`.
+const DBT_HEADING: &str = "dbt profiles.yml input";
+
+/// How a dbt profiles.yml becomes environments.
+#[derive(Debug, Args)]
+pub(super) struct DbtArgs {
+    /// Create the outputs of profile NAME in Omni connection CONNECTION_ID; repeat for several
+    /// profiles (only the profiles named are read). A bare CONNECTION_ID stands for the file's
+    /// only profile [required for a profiles.yml].
+    #[arg(
+        long = "dbt-profile",
+        value_name = "NAME=CONNECTION_ID",
+        env = "OMNI_DBT_DBT_PROFILE",
+        help_heading = DBT_HEADING,
+        value_delimiter = ','
+    )]
+    pub profiles: Vec<ProfileConnection>,
+
+    /// Only the outputs (targets) named TARGET; repeat for several [default: every output of
+    /// the selected profiles].
+    #[arg(
+        long = "dbt-target",
+        value_name = "TARGET",
+        env = "OMNI_DBT_DBT_TARGET",
+        help_heading = DBT_HEADING,
+        value_delimiter = ','
+    )]
+    pub targets: Vec<String>,
+
+    /// Each environment's name: {target} (the output's name) and {profile} are replaced.
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        default_value = "{target}",
+        env = "OMNI_DBT_NAME_TEMPLATE",
+        help_heading = DBT_HEADING
+    )]
+    pub name_template: NameTemplate,
+}
+
+impl DbtArgs {
+    /// The library's counterpart of these flags.
+    pub(super) fn options(&self) -> DbtOptions {
+        let options = self
+            .profiles
+            .iter()
+            .cloned()
+            .fold(DbtOptions::default(), DbtOptions::with_profile);
+        self.targets
+            .iter()
+            .fold(options, |options, target| options.with_target(target))
+            .with_name_template(self.name_template.clone())
+    }
 }
 
 /// `validate INPUT`.

@@ -79,6 +79,7 @@ fn validate(args: &ValidateArgs, quiet: bool) -> Result<ExitStatus> {
     let report = omni_dbt_batch::validate_input(
         &source,
         args.input.format,
+        &args.input.dbt.options(),
         args.input.shard,
         args.max_problems,
     )?;
@@ -149,6 +150,7 @@ fn refuse(error: RunError) -> ExitStatus {
 fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig {
     let mut config = RunConfig::new(InputSource::from_arg(&args.input.input), base_url, keys);
     config.format = args.input.format;
+    config.dbt = args.input.dbt.options();
     config.shard = args.input.shard;
     config.results_path = args.results.clone();
     config.results_mode = match (args.resume, args.force) {

@@ -146,10 +146,18 @@ impl Judge {
 
 /// The problem of a row that repeats the key of the row on line `first`.
 fn duplicate_problem(format: Format, first: u64) -> FieldError {
+    // In a profiles.yml, names come from the name template: two profiles with the same
+    // target in one connection collide until the template tells them apart.
+    let advice = match format {
+        Format::DbtProfiles => {
+            "keep one of them, or name environments with --name-template \"{profile}_{target}\""
+        }
+        Format::Csv | Format::Jsonl => "keep one of them",
+    };
     FieldError::new(
         Field::Name.spelling(format),
         format!(
-            "duplicate of the row on line {first} (same {} and name); keep one of them",
+            "duplicate of the row on line {first} (same {} and name); {advice}",
             Field::ConnectionId.spelling(format)
         ),
     )
@@ -164,6 +172,7 @@ fn row_problem(row: InputRow, problems: Vec<FieldError>) -> RowProblem {
         connection_id: row.connection.to_string(),
         name: row.environment.name,
         problems,
+        problem_lines: Box::default(),
     }
 }
 

@@ -5,7 +5,9 @@ use std::sync::{Arc, OnceLock};
 
 use crate::read::checked::CheckedRows;
 use crate::read::duplicates::Duplicates;
-use crate::read::input::{sniff, EnvLookup, Format, InputError, InputReader, InputSource};
+use crate::read::input::{
+    sniff, DbtOptions, EnvLookup, Format, InputError, InputReader, InputSource,
+};
 use crate::read::shard::Shard;
 
 /// The input of a run or a validation. A run reads it up to three times (the scan, its
@@ -16,6 +18,8 @@ pub(crate) struct InputFile {
     path: PathBuf,
     display: String,
     format: Option<Format>,
+    /// How a dbt profiles.yml becomes rows.
+    dbt: DbtOptions,
     shard: Option<Shard>,
     /// Where `${env:NAME}` references are looked up.
     env: EnvLookup,
@@ -25,10 +29,12 @@ pub(crate) struct InputFile {
 }
 
 impl InputFile {
-    /// Opens `input` (spooling stdin, whose format is sniffed unless given).
+    /// Opens `input` (spooling stdin, whose format is sniffed unless given); a dbt profiles.yml
+    /// is read as `dbt` says.
     pub(crate) fn open(
         input: &InputSource,
         format: Option<Format>,
+        dbt: &DbtOptions,
         shard: Option<Shard>,
     ) -> Result<Self, InputError> {
         let display = input.display_name();
@@ -58,6 +64,7 @@ impl InputFile {
             path,
             display,
             format,
+            dbt: dbt.clone(),
             shard,
             env: EnvLookup::process(),
             duplicates: OnceLock::new(),
@@ -107,7 +114,13 @@ impl InputFile {
             path: self.path.clone(),
             source,
         })?;
-        InputReader::from_reader(file, format, self.display.clone(), self.env.clone())
+        InputReader::new(
+            file,
+            format,
+            self.display.clone(),
+            self.env.clone(),
+            &self.dbt,
+        )
     }
 }
 
@@ -116,7 +129,13 @@ mod tests {
     use super::*;
 
     fn open(arg: &str) -> Result<InputReader, InputError> {
-        InputFile::open(&InputSource::from_arg(arg), None, None)?.reader()
+        InputFile::open(
+            &InputSource::from_arg(arg),
+            None,
+            &DbtOptions::default(),
+            None,
+        )?
+        .reader()
     }
 
     #[test]

@@ -250,6 +250,7 @@ mod tests {
             connection_id: "x".into(),
             name: "dev".into(),
             problems: vec![FieldError::new("connection_id", "must be a connection id")],
+            problem_lines: Box::default(),
         };
         let moved = RowProblem {
             row: 9,

@@ -23,7 +23,7 @@ pub enum InputError {
 
     /// The format could not be told from the file's name.
     #[error(
-        "cannot tell the format of {file}: name the file .csv, .jsonl or .ndjson, or pass --format csv|jsonl"
+        "cannot tell the format of {file}: name the file .csv, .jsonl, .ndjson or .yml, or pass --format csv|jsonl|dbt-profiles"
     )]
     UnknownFormat {
         /// The input's display name.
@@ -100,6 +100,10 @@ pub enum InputError {
         /// What is wrong and what to do.
         message: String,
     },
+
+    /// A dbt profiles.yml that cannot be read, or lacks what the options ask for.
+    #[error(transparent)]
+    Dbt(#[from] super::dbt::DbtError),
 
     /// Reading failed part-way.
     #[error("{file}{}: read error: {source}", line.map(|l| format!(":{l}")).unwrap_or_default())]

@@ -74,6 +74,7 @@ impl Field {
         match format {
             Format::Csv => self.snake(),
             Format::Jsonl => self.camel(),
+            Format::DbtProfiles => super::dbt::spelling(self),
         }
     }
 
@@ -109,19 +110,23 @@ pub(crate) fn variable_column(name: &str, secret: bool) -> String {
 
 /// Translates a field path of [`omni_dbt_core::validate()`] (camelCase, `variables[2].name`)
 /// into the spelling of `format`: JSONL keeps the path; CSV names the column (`target_schema`,
-/// `var:NAME` / `secret:NAME` for a variable of `env`).
+/// `var:NAME` / `secret:NAME` for a variable of `env`); a dbt profile names the setting
+/// (`schema`, `env_var('NAME')`).
 pub(crate) fn input_spelling(format: Format, env: &NewEnvironment, core_field: &str) -> String {
     if format == Format::Jsonl {
         return core_field.to_owned();
     }
     if let Some(field) = Field::from_exact(core_field) {
-        return field.snake().to_owned();
+        return field.spelling(format).to_owned();
     }
     variable_index(core_field)
         .and_then(|i| env.variables.as_ref()?.get(i))
         .map_or_else(
             || core_field.to_owned(),
-            |v| variable_column(&v.name, v.value.is_secret()),
+            |v| match format {
+                Format::DbtProfiles => format!("env_var('{}')", v.name),
+                Format::Csv | Format::Jsonl => variable_column(&v.name, v.value.is_secret()),
+            },
         )
 }
 

@@ -1,4 +1,4 @@
-//! Reading input rows from CSV or JSONL files (or stdin) as a stream of rows or row problems.
+//! Reading input rows from CSV, JSONL or dbt profiles.yml files (or stdin) as a stream of rows or row problems.
 //!
 //! # Formats
 //!
@@ -21,13 +21,18 @@
 //! In both formats an empty (or blank) optional field means absent, and variable values may be
 //! references to the environment (`${env:NAME}`, see [`secret_ref`]).
 //!
+//! **dbt profiles.yml** (`.yml`, `.yaml`): each output (target) of each profile selected by
+//! [`DbtOptions`] is one environment; see [`dbt`].
+//!
 //! The format comes from the extension or is given explicitly. On stdin (`-`) without an explicit
 //! format, the first byte that is not whitespace (after a BOM) decides: `{` means JSONL,
-//! anything else CSV.
+//! anything else CSV (a profiles.yml on stdin needs `--format dbt-profiles`).
 //!
-//! Reading streams: one record buffer is reused, so memory does not grow with the file.
+//! Reading CSV and JSONL streams: one record buffer is reused, so memory does not grow with the
+//! file. A profiles.yml is read whole: it is small, and YAML cannot be read line by line.
 
 mod csv;
+pub(crate) mod dbt;
 mod error;
 pub(crate) mod field;
 mod jsonl;
@@ -42,6 +47,7 @@ use std::str::FromStr;
 
 use omni_dbt_core::{ConnectionId, FieldError, NewEnvironment};
 
+pub use dbt::{DbtError, DbtOptions, NameTemplate, ProfileConnection};
 pub use error::InputError;
 pub(crate) use secret_ref::EnvLookup;
 
@@ -52,26 +58,31 @@ pub enum Format {
     Csv,
     /// One JSON object per line (JSON Lines / NDJSON).
     Jsonl,
+    /// A dbt `profiles.yml`: each output of each selected profile is one environment.
+    DbtProfiles,
 }
 
 impl Format {
-    /// The format named by `path`'s extension (`.csv`, `.jsonl`, `.ndjson`, any case).
+    /// The format named by `path`'s extension (`.csv`, `.jsonl`, `.ndjson`, `.yml`, `.yaml`,
+    /// any case).
     ///
     /// ```
     /// use omni_dbt_batch::Format;
     /// use std::path::Path;
     /// assert_eq!(Format::from_path(Path::new("envs.NDJSON")), Some(Format::Jsonl));
+    /// assert_eq!(Format::from_path(Path::new("profiles.yml")), Some(Format::DbtProfiles));
     /// assert_eq!(Format::from_path(Path::new("envs.txt")), None);
     /// ```
     pub fn from_path(path: &Path) -> Option<Format> {
         path.extension()?.to_str()?.parse().ok()
     }
 
-    /// The lowercase name (`csv`, `jsonl`).
+    /// The lowercase name (`csv`, `jsonl`, `dbt-profiles`).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
+            Format::DbtProfiles => "dbt-profiles",
         }
     }
 }
@@ -85,13 +96,14 @@ impl fmt::Display for Format {
 impl FromStr for Format {
     type Err = String;
 
-    /// Parses `csv`, `jsonl` or `ndjson` (any case).
+    /// Parses `csv`, `jsonl` or `ndjson`, `dbt-profiles` (or the extensions `yml`, `yaml`), any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            "dbt-profiles" | "yml" | "yaml" => Ok(Format::DbtProfiles),
             other => Err(format!(
-                "unknown input format {other:?}: expected csv, jsonl or ndjson"
+                "unknown input format {other:?}: expected csv, jsonl (or ndjson) or dbt-profiles"
             )),
         }
     }
@@ -160,8 +172,13 @@ pub struct RowProblem {
     /// The row's name as written (possibly empty).
     pub name: String,
     /// The problems; fields are spelt as in the input (CSV: `target_schema`, `var:NAME`;
-    /// JSONL: `targetSchema`, `variables[0].name`). Messages never contain variable values.
+    /// JSONL: `targetSchema`, `variables[0].name`; dbt: the setting, `schema`, `password`).
+    /// Messages never contain variable values.
     pub problems: Vec<FieldError>,
+    /// Where the first problems are, when not on `line`: `problem_lines[i]` is the line of
+    /// `problems[i]`, and problems past its end are on `line`. A dbt output spans many lines,
+    /// and each problem names the line of its own value.
+    pub problem_lines: Box<[u64]>,
 }
 
 impl RowProblem {
@@ -173,6 +190,7 @@ impl RowProblem {
     /// let problem = RowProblem {
     ///     row: 1, line: 2, column: None, connection_id: String::new(), name: "dev".into(),
     ///     problems: vec![FieldError::new("target_schema", "must not be empty or blank")],
+    ///     problem_lines: Box::default(),
     /// };
     /// assert_eq!(
     ///     problem.display_with("envs.csv").to_string(),
@@ -185,6 +203,22 @@ impl RowProblem {
             file,
         }
     }
+
+    /// The line of `problems[index]`.
+    ///
+    /// ```
+    /// use omni_dbt_batch::RowProblem;
+    /// use omni_dbt_core::FieldError;
+    /// let problem = RowProblem {
+    ///     row: 1, line: 4, column: None, connection_id: String::new(), name: "dev".into(),
+    ///     problems: vec![FieldError::new("password", "not set"), FieldError::new("name", "taken")],
+    ///     problem_lines: Box::new([9]),
+    /// };
+    /// assert_eq!((problem.line_of(0), problem.line_of(1)), (9, 4));
+    /// ```
+    pub fn line_of(&self, index: usize) -> u64 {
+        self.problem_lines.get(index).copied().unwrap_or(self.line)
+    }
 }
 
 struct ProblemLines<'a> {
@@ -194,14 +228,15 @@ struct ProblemLines<'a> {
 
 impl fmt::Display for ProblemLines<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (file, line) = (self.file, self.problem.line);
+        let file = self.file;
         if self.problem.problems.is_empty() {
-            return write!(f, "{file}:{line}: row: invalid");
+            return write!(f, "{file}:{}: row: invalid", self.problem.line);
         }
         for (i, problem) in self.problem.problems.iter().enumerate() {
             if i > 0 {
                 f.write_str("\n")?;
             }
+            let line = self.problem.line_of(i);
             write!(f, "{file}:{line}: {}: {}", problem.field, problem.message)?;
         }
         Ok(())
@@ -216,6 +251,7 @@ pub(crate) type Source = Box<dyn Read + Send>;
 enum Rows {
     Csv(csv::CsvRows),
     Jsonl(jsonl::JsonlRows),
+    Dbt(dbt::DbtRows),
 }
 
 /// A streaming reader of input rows: an iterator of `Result<Result<InputRow, RowProblem>, InputError>`.
@@ -238,18 +274,33 @@ impl fmt::Debug for InputReader {
 }
 
 impl InputReader {
-    /// Reads rows of `format` from any reader; `display_name` is how messages name it.
+    /// Reads rows of `format` from any reader; `display_name` is how messages name it. A dbt
+    /// profiles.yml read this way selects no profile: see [`InputReader::new`].
+    #[cfg(test)]
     pub(crate) fn from_reader(
         reader: impl Read + Send + 'static,
         format: Format,
         display_name: impl Into<String>,
         env: EnvLookup,
     ) -> Result<Self, InputError> {
+        Self::new(reader, format, display_name, env, &DbtOptions::default())
+    }
+
+    /// Reads rows of `format` from any reader, a dbt profiles.yml as `dbt` says;
+    /// `display_name` is how messages name it.
+    pub(crate) fn new(
+        reader: impl Read + Send + 'static,
+        format: Format,
+        display_name: impl Into<String>,
+        env: EnvLookup,
+        dbt: &DbtOptions,
+    ) -> Result<Self, InputError> {
         let name = display_name.into();
         let source: Source = Box::new(reader);
         let rows = match format {
             Format::Csv => Rows::Csv(csv::CsvRows::new(source, name.clone(), env)?),
             Format::Jsonl => Rows::Jsonl(jsonl::JsonlRows::new(source, name.clone(), env)),
+            Format::DbtProfiles => Rows::Dbt(dbt::DbtRows::new(source, name.clone(), env, dbt)?),
         };
         Ok(Self {
             name,
@@ -275,6 +326,7 @@ impl Iterator for InputReader {
         let item = match &mut self.rows {
             Rows::Csv(rows) => rows.next_row(),
             Rows::Jsonl(rows) => rows.next_row(),
+            Rows::Dbt(rows) => rows.next_row(),
         };
         if matches!(item, None | Some(Err(_))) {
             self.finished = true;
@@ -327,6 +379,10 @@ mod tests {
             Some(Format::Jsonl)
         );
         assert_eq!(Format::from_path(Path::new("noext")), None);
+        for name in ["dbt-profiles", "YAML", "yml"] {
+            assert_eq!(name.parse(), Ok(Format::DbtProfiles), "{name}");
+        }
+        assert_eq!(Format::DbtProfiles.to_string(), "dbt-profiles");
     }
 
     #[test]

@@ -105,6 +105,7 @@ impl RawRow {
                     connection_id: raw_connection.unwrap_or_default(),
                     name: environment.name,
                     problems,
+                    problem_lines: Box::default(),
                 })
             }
         }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::read::checked::scan;
-use crate::read::input::{EnvLookup, InputSource};
+use crate::read::input::{DbtOptions, EnvLookup, InputSource};
 use crate::read::source::InputFile;
 
 fn fixtures() -> PathBuf {
@@ -14,7 +14,7 @@ fn fixtures() -> PathBuf {
 fn validate(path: &Path, env: EnvLookup) -> Result<(u64, u64, Vec<String>), String> {
     let source = InputSource::Path(path.to_path_buf());
     let name = source.display_name();
-    let input = InputFile::open(&source, None, None)
+    let input = InputFile::open(&source, None, &DbtOptions::default(), None)
         .map_err(|e| e.to_string())?
         .with_env(env);
     let report = scan(&|| input.reader(), None, usize::MAX).map_err(|e| e.to_string())?;
@@ -79,9 +79,11 @@ const BAD: &[(&str, u64, &str)] = &[
 #[test]
 fn every_bad_fixture_fails_naming_its_line() {
     let dir = fixtures().join("bad");
+    // dbt profiles need their --dbt-profile options: the dbt reader's own tests cover them.
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".yml"))
         .collect();
     files.sort();
     let listed: Vec<&str> = BAD.iter().map(|(file, _, _)| *file).collect();

@@ -64,6 +64,9 @@ impl<'a> From<&'a RowRecord> for WrittenRecord<'a> {
     }
 }
 
+/// Why a results file cannot be YAML: it is appended to record by record.
+const NOT_A_RESULTS_FORMAT: &str = "results files are CSV or JSONL, not dbt profiles";
+
 /// Turns records into lines of one format, reusing one buffer.
 #[derive(Debug)]
 pub(crate) struct Encoder {
@@ -98,6 +101,7 @@ impl Encoder {
                 writer.serialize(&written).map_err(|e| e.to_string())?;
                 writer.flush().map_err(|e| e.to_string())?;
             }
+            Format::DbtProfiles => return Err(NOT_A_RESULTS_FORMAT.to_owned()),
         }
         Ok(&self.buf)
     }
@@ -126,6 +130,7 @@ pub(crate) fn decode(format: Format, bytes: &[u8]) -> Result<RowRecord, String> 
     match format {
         Format::Jsonl => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
         Format::Csv => decode_csv(bytes),
+        Format::DbtProfiles => Err(NOT_A_RESULTS_FORMAT.to_owned()),
     }
 }
 

@@ -8,11 +8,15 @@ use super::ResultsError;
 
 /// The format named by a results path's extension: `.csv`, or `.jsonl` / `.ndjson` (any case).
 ///
-/// Any other extension is [`ResultsError::UnknownFormat`], which says what to name the file.
+/// Any other extension (a profiles.yml's included: results are never YAML) is
+/// [`ResultsError::UnknownFormat`], which says what to name the file.
 pub(crate) fn format_of(path: &Path) -> Result<Format, ResultsError> {
-    Format::from_path(path).ok_or_else(|| ResultsError::UnknownFormat {
-        path: path.to_path_buf(),
-    })
+    match Format::from_path(path) {
+        Some(format @ (Format::Csv | Format::Jsonl)) => Ok(format),
+        Some(Format::DbtProfiles) | None => Err(ResultsError::UnknownFormat {
+            path: path.to_path_buf(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -38,6 +42,7 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("results.json"), "{message}");
         assert!(format_of(Path::new("results")).is_err());
+        assert!(format_of(Path::new("results.yml")).is_err());
     }
 
     #[test]
