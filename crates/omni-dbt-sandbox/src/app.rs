@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::config::{RetryAfterHeader, SandboxConfig};
 use crate::faults::FaultInjector;
-use crate::rate::RateLimiter;
+use crate::limiter::RateLimiter;
 use crate::stats::{Snapshot, Stats};
 use crate::store::Store;
 
@@ -36,7 +36,7 @@ impl App {
                 .iter()
                 .map(|t| t.expose().to_owned())
                 .collect(),
-            limiter: RateLimiter::new(config.rate_limit),
+            limiter: RateLimiter::new(config.rate_limit, config.rate_window),
             retry_after: config.retry_after,
             faults: FaultInjector::new(&config.faults, config.seed),
             default_page_size: config.default_page_size,

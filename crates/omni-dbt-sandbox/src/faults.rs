@@ -20,7 +20,7 @@
 //!                                     (required for commit-slow only; meant to exceed the
 //!                                     client's timeout)
 //! probability := a number in [0, 1] (0.05) or a percentage (5%)
-//! duration    := number unit, unit in ms | s | m   (50ms, 1.5s, 2m)
+//! duration    := 50ms | 1.5s | 2m | 1h30m | 30 (a bare number is seconds)
 //! ```
 //!
 //! Example: `500=0.1,502=0.05,503=0.05,429=0.05,drop=0.02,commit-500=0.03,commit-drop=0.02,commit-slow=0.01:35s,latency=50ms,latency=10ms..80ms`,
@@ -44,11 +44,11 @@ use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use omni_dbt_units::{format_duration, parse_duration};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::duration::{format_duration, parse_duration};
 use crate::method::ApiMethod;
 
 /// Which requests an entry applies to.
@@ -387,7 +387,7 @@ fn parse_entry(config: FaultConfig, entry: &str) -> Result<FaultConfig, FaultSpe
         .ok_or_else(|| fail("expected a probability like `0.05` or `5%`"))?;
     let fault = match (name.as_str(), duration) {
         ("commit-slow", Some(d)) => Fault::CommitThenSlow(
-            parse_duration(d).ok_or_else(|| fail("expected a duration like `35s` after `:`"))?,
+            parse_duration(d).map_err(|_| fail("expected a duration like `35s` after `:`"))?,
         ),
         ("commit-slow", None) => return Err(fail("commit-slow needs a duration: `commit-slow=0.01:35s`")),
         (_, Some(_)) => return Err(fail("only commit-slow takes a duration")),
@@ -433,10 +433,10 @@ fn parse_probability(text: &str) -> Option<f64> {
 fn parse_latency(text: &str) -> Option<Latency> {
     match text.split_once("..") {
         Some((min, max)) => Some(Latency::Uniform {
-            min: parse_duration(min)?,
-            max: parse_duration(max)?,
+            min: parse_duration(min).ok()?,
+            max: parse_duration(max).ok()?,
         }),
-        None => parse_duration(text).map(Latency::Fixed),
+        None => parse_duration(text).ok().map(Latency::Fixed),
     }
 }
 

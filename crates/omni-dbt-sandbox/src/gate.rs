@@ -12,9 +12,9 @@ use crate::app::App;
 use crate::auth::authenticate;
 use crate::config::RetryAfterHeader;
 use crate::faults::{ErrorStatus, Fault};
+use crate::limiter::Admission;
 use crate::method::ApiMethod;
 use crate::problem::ApiError;
-use crate::rate::Admission;
 use crate::server::{drop_response, DropConnection};
 use crate::stats::Outcome;
 

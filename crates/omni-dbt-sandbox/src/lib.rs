@@ -12,7 +12,8 @@
 //! | `GET /_sandbox/state` (no auth) | 200 the [`Snapshot`] as JSON |
 //!
 //! Every API request goes through, in order: latency ([`FaultConfig`]); bearer authentication
-//! (401 `{"detail", "status"}`); the per-token [`RateLimit`] (429, `Retry-After` only with
+//! (401 `{"detail", "status"}`); the per-token [`RateLimit`], counted in fixed or sliding
+//! windows ([`RateWindow`]) (429, `Retry-After` only with
 //! [`RetryAfterHeader::Sent`]); one fault roll (500/502/503/429/drop answer at once, `commit-*`
 //! faults strike after a successful handling); then the handler: path ids must be UUIDs,
 //! bodies must be `application/json` and valid (400 naming each bad field), unknown or
@@ -65,10 +66,10 @@ mod auth;
 mod body;
 mod config;
 mod cursor;
-mod duration;
 mod error;
 pub mod faults;
 mod gate;
+mod limiter;
 mod method;
 mod model;
 mod problem;
@@ -96,7 +97,7 @@ pub use faults::{
 };
 pub use method::ApiMethod;
 pub use model::{DeleteResponse, EnvironmentPage, EnvironmentView, PageInfo, VariableView};
-pub use rate::{RateLimit, RateLimitParseError};
+pub use rate::{RateLimit, RateLimitParseError, RateWindow, RateWindowParseError};
 pub use stats::{DuplicateName, RequestCount, Snapshot};
 
 use app::App;
@@ -133,7 +134,7 @@ impl Sandbox {
         })?;
         let app = Arc::new(App::new(&config));
         let task = tokio::spawn(server::serve(listener, routes::router(app.clone())));
-        tracing::debug!(%addr, faults = %config.faults, rate_limit = %config.rate_limit, "sandbox started");
+        tracing::debug!(%addr, faults = %config.faults, rate_limit = %config.rate_limit, rate_window = %config.rate_window, "sandbox started");
         Ok(Sandbox {
             addr,
             token,
