@@ -31,7 +31,8 @@
 //! - A sent `variables` array must not be empty (Omni's docs), in create and update; variable
 //!   names must be unique within a request.
 //! - Duplicate environment names are accepted and counted ([`DuplicateNames`]).
-//! - The default environment cannot be deleted (400).
+//! - The default environment cannot be deleted: 403 (the spec declares 401, 403 and 404 for
+//!   a delete, and no 400).
 //!
 //! ```
 //! use omni_dbt_sandbox::{Sandbox, SandboxConfig};
@@ -72,10 +73,13 @@ mod gate;
 mod limiter;
 mod method;
 mod model;
+mod padding;
 mod problem;
 mod rate;
 mod routes;
 mod server;
+mod spoil;
+mod standin;
 mod stats;
 mod store;
 
@@ -93,12 +97,12 @@ pub use config::{
 pub use error::SandboxError;
 pub use faults::{
     ErrorStatus, Fault, FaultConfig, FaultKind, FaultRule, FaultSpecError, Latency, LatencyRule,
-    MethodScope,
+    MethodScope, RedirectStatus,
 };
 pub use method::ApiMethod;
 pub use model::{DeleteResponse, EnvironmentPage, EnvironmentView, PageInfo, VariableView};
 pub use rate::{RateLimit, RateLimitParseError, RateWindow, RateWindowParseError};
-pub use stats::{DuplicateName, RequestCount, Snapshot};
+pub use stats::{DeletedEnvironment, DuplicateName, RequestCount, Snapshot};
 
 use app::App;
 

@@ -230,8 +230,14 @@ pub struct SandboxArgs {
     #[arg(long, env = "OMNI_DBT_SANDBOX_RETRY_AFTER")]
     pub retry_after: bool,
 
-    /// Faults to inject, e.g. `post:500=0.1,429=0.05,commit-500=0.03,drop=0.02,latency=50ms`.
-    #[arg(long, value_name = "SPEC", env = "OMNI_DBT_SANDBOX_FAULTS")]
+    /// Faults to inject, e.g. `post:500=0.1,429=0.05,commit-500=0.03,drop=0.02,latency=50ms`
+    /// (`--help` lists them all).
+    #[arg(
+        long,
+        value_name = "SPEC",
+        env = "OMNI_DBT_SANDBOX_FAULTS",
+        long_help = omni_dbt_sandbox::faults::SPEC_HELP
+    )]
     pub faults: Option<String>,
 
     /// Seed of the fault injection (same seed, same faults).
