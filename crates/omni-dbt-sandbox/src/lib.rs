@@ -13,9 +13,10 @@
 //!
 //! Every API request goes through, in order: latency ([`FaultConfig`]); bearer authentication
 //! (401 `{"detail", "status"}`); the per-token [`RateLimit`], counted in fixed or sliding
-//! windows ([`RateWindow`]) (429, `Retry-After` only with
-//! [`RetryAfterHeader::Sent`]); one fault roll (500/502/503/429/drop answer at once, `commit-*`
-//! faults strike after a successful handling); then the handler: path ids must be UUIDs,
+//! windows ([`RateWindow`]) (429, `Retry-After` only with [`RetryAfterHeader::Sent`]); one
+//! fault roll ([`faults`]: 5xx, 429, drop, redirects and huge or endless 502 pages answer at
+//! once; `commit-*`, huge or endless bodies, endless pages and float page numbers strike the
+//! answer of a successful handling); then the handler: path ids must be UUIDs,
 //! bodies must be `application/json` and valid (400 naming each bad field), unknown or
 //! `Missing` connections give 404 and `WithoutDbt` ones 403. Each request is counted by method
 //! and outcome and logged at info level (method, path, status, latency; never headers).

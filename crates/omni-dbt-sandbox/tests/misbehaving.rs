@@ -276,3 +276,40 @@ async fn the_fault_config_round_trips_through_the_sandbox_config() {
     let config = SandboxConfig::default().with_faults(spec.parse().unwrap());
     assert_eq!(config.faults().to_string(), spec);
 }
+
+#[tokio::test]
+async fn a_page_the_endless_fault_spares_ends_the_list() {
+    let config = unlimited()
+        .with_faults("get:endless-pages=0.9".parse().unwrap())
+        .with_seed(3);
+    let sandbox = start(config).await;
+    let api = Api::new(&sandbox);
+    let connection = Uuid::new_v4();
+    api.create(connection, &env_body("only")).await.unwrap();
+    let mut query = String::new();
+    let mut pages = 0;
+    let last = loop {
+        pages += 1;
+        assert!(pages < 1000, "the list never ended");
+        let (status, page) = json_of(api.list(connection, &query).await).await;
+        assert_eq!(status, 200);
+        match page["pageInfo"]["nextCursor"].as_str() {
+            Some(cursor) => query = format!("?cursor={cursor}"),
+            None => break page,
+        }
+    };
+    assert_eq!(last["pageInfo"]["hasNextPage"], false);
+    let faulted = sandbox.snapshot().faults_of(FaultKind::EndlessPages);
+    assert_eq!(
+        faulted,
+        pages - 1,
+        "every page but the last was the fault's"
+    );
+    if pages > 1 {
+        assert_eq!(
+            last["records"],
+            serde_json::json!([]),
+            "past the end: empty"
+        );
+    }
+}
