@@ -1,11 +1,12 @@
 //! The state shared by every request: store, counters, tokens, rate limiter and fault injector.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::config::{RetryAfterHeader, SandboxConfig};
 use crate::faults::FaultInjector;
-use crate::rate::RateLimiter;
+use crate::limiter::RateLimiter;
 use crate::stats::{Snapshot, Stats};
 use crate::store::Store;
 
@@ -19,6 +20,7 @@ pub(crate) struct App {
     pub(crate) retry_after: RetryAfterHeader,
     pub(crate) faults: FaultInjector,
     pub(crate) default_page_size: u32,
+    endless_pages: AtomicU64,
 }
 
 impl App {
@@ -36,16 +38,22 @@ impl App {
                 .iter()
                 .map(|t| t.expose().to_owned())
                 .collect(),
-            limiter: RateLimiter::new(config.rate_limit),
+            limiter: RateLimiter::new(config.rate_limit, config.rate_window),
             retry_after: config.retry_after,
             faults: FaultInjector::new(&config.faults, config.seed),
             default_page_size: config.default_page_size,
+            endless_pages: AtomicU64::new(0),
         }
     }
 
     /// The store, locked. Never held across an `.await`.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A number no other page of the endless-pages fault got.
+    pub(crate) fn next_endless_page(&self) -> u64 {
+        self.endless_pages.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The current state.

@@ -5,7 +5,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use crate::faults::FaultConfig;
-use crate::rate::RateLimit;
+use crate::rate::{RateLimit, RateWindow};
 
 /// An API token the sandbox accepts. Its `Debug` output hides the value.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -247,6 +247,7 @@ impl SeedEnvironment {
 /// | connection mode | [`ConnectionMode::Open`] |
 /// | connections | none configured |
 /// | rate limit | 60 requests per minute per token ([`RateLimit::per_minute`]) |
+/// | rate window | [`RateWindow::Fixed`] |
 /// | `Retry-After` on rate-limit 429s | [`RetryAfterHeader::Omitted`] |
 /// | faults | none ([`FaultConfig::none`]) |
 /// | seed | 0 |
@@ -272,6 +273,7 @@ pub struct SandboxConfig {
     pub(crate) connection_mode: ConnectionMode,
     pub(crate) connections: Vec<SeedConnection>,
     pub(crate) rate_limit: RateLimit,
+    pub(crate) rate_window: RateWindow,
     pub(crate) retry_after: RetryAfterHeader,
     pub(crate) faults: FaultConfig,
     pub(crate) seed: u64,
@@ -288,6 +290,7 @@ impl Default for SandboxConfig {
             connection_mode: ConnectionMode::Open,
             connections: Vec::new(),
             rate_limit: RateLimit::default(),
+            rate_window: RateWindow::Fixed,
             retry_after: RetryAfterHeader::Omitted,
             faults: FaultConfig::none(),
             seed: 0,
@@ -330,6 +333,22 @@ impl SandboxConfig {
     /// Sets the per-token rate limit.
     pub fn with_rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = limit;
+        self
+    }
+
+    /// Sets how requests are counted against the rate limit: in fixed windows (the default) or
+    /// in a sliding window (at most N in any span of the window's length).
+    ///
+    /// ```
+    /// use omni_dbt_sandbox::{RateWindow, SandboxConfig};
+    ///
+    /// let strict = SandboxConfig::default()
+    ///     .with_rate_limit("20/2s".parse().unwrap())
+    ///     .with_rate_window(RateWindow::Sliding);
+    /// assert_eq!(strict.rate_window(), RateWindow::Sliding);
+    /// ```
+    pub fn with_rate_window(mut self, mode: RateWindow) -> Self {
+        self.rate_window = mode;
         self
     }
 
@@ -381,6 +400,11 @@ impl SandboxConfig {
     /// The rate limit.
     pub fn rate_limit(&self) -> RateLimit {
         self.rate_limit
+    }
+
+    /// How requests are counted against the rate limit.
+    pub fn rate_window(&self) -> RateWindow {
+        self.rate_window
     }
 
     /// The faults.

@@ -2,10 +2,26 @@
 //!
 //! A cursor names a position rather than an offset, so environments created or deleted between
 //! two page requests never make a page skip or repeat another environment.
+//!
+//! The endless-pages fault hands out cursors of its own, each one new; they start with `zz`,
+//! which no hex-encoded position does, and lead to the position past the last environment.
 
 use std::fmt::Write;
 
 use uuid::Uuid;
+
+/// What starts every cursor of the endless-pages fault (not hex, so never a position).
+const ENDLESS_PREFIX: &str = "zz";
+
+/// A fresh cursor for the endless-pages fault, never handed out before.
+pub(crate) fn encode_endless(sequence: u64) -> String {
+    format!("{ENDLESS_PREFIX}{sequence:x}{}", Uuid::new_v4().simple())
+}
+
+/// Whether `cursor` came from [`encode_endless`].
+pub(crate) fn is_endless(cursor: &str) -> bool {
+    cursor.starts_with(ENDLESS_PREFIX)
+}
 
 /// Encodes the position after `(name, id)`.
 pub(crate) fn encode(name: &str, id: Uuid) -> String {
@@ -51,5 +67,13 @@ mod tests {
         }
         let invalid_utf8 = format!("{}ff", "00".repeat(16));
         assert_eq!(decode(&invalid_utf8), None);
+    }
+
+    #[test]
+    fn endless_cursors_are_fresh_and_never_positions() {
+        let (a, b) = (encode_endless(1), encode_endless(1));
+        assert_ne!(a, b);
+        assert!(is_endless(&a) && decode(&a).is_none());
+        assert!(!is_endless(&encode("zz", Uuid::nil())));
     }
 }

@@ -11,11 +11,12 @@ use axum::response::{IntoResponse, Response};
 use crate::app::App;
 use crate::auth::authenticate;
 use crate::config::RetryAfterHeader;
-use crate::faults::{ErrorStatus, Fault};
+use crate::limiter::Admission;
 use crate::method::ApiMethod;
 use crate::problem::ApiError;
-use crate::rate::Admission;
-use crate::server::{drop_response, DropConnection};
+use crate::server::DropConnection;
+use crate::spoil::spoil;
+use crate::standin::answer_instead;
 use crate::stats::Outcome;
 
 /// The middleware around every API route (see the crate docs for the order of the steps).
@@ -74,18 +75,14 @@ async fn admit_and_handle(app: &App, method: ApiMethod, request: Request, next: 
     };
     if !fault.commits() {
         app.stats.record_fault(fault.kind());
-        return fault_response(fault);
+        return answer_instead(fault, request.headers(), request.uri());
     }
     let response = next.run(request).await;
     if !response.status().is_success() {
         return response;
     }
     app.stats.record_fault(fault.kind());
-    if let Fault::CommitThenSlow(delay) = fault {
-        tokio::time::sleep(delay).await;
-        return response;
-    }
-    fault_response(fault)
+    spoil(fault, response, app).await
 }
 
 /// 429 from the rate limiter, with `Retry-After` when configured.
@@ -102,32 +99,4 @@ fn rate_limited(retry_after: Duration, header_policy: RetryAfterHeader) -> Respo
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     }
     response
-}
-
-/// The response standing in for a handled request. The three 5xx bodies differ on purpose, as
-/// they do behind real proxies: 500 is JSON `{detail, status}`, 502 an HTML page, 503 empty.
-fn fault_response(fault: Fault) -> Response {
-    match fault {
-        Fault::Status(status) | Fault::CommitThenStatus(status) => error_status_response(status),
-        Fault::TooManyRequests => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests").into_response()
-        }
-        Fault::Drop | Fault::CommitThenDrop | Fault::CommitThenSlow(_) => drop_response(),
-    }
-}
-
-fn error_status_response(status: ErrorStatus) -> Response {
-    match status {
-        ErrorStatus::InternalServerError => {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
-                .into_response()
-        }
-        ErrorStatus::BadGateway => (
-            StatusCode::BAD_GATEWAY,
-            [(header::CONTENT_TYPE, "text/html")],
-            "<html><body><h1>502 Bad Gateway</h1></body></html>",
-        )
-            .into_response(),
-        ErrorStatus::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-    }
 }

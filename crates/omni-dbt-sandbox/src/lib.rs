@@ -12,9 +12,11 @@
 //! | `GET /_sandbox/state` (no auth) | 200 the [`Snapshot`] as JSON |
 //!
 //! Every API request goes through, in order: latency ([`FaultConfig`]); bearer authentication
-//! (401 `{"detail", "status"}`); the per-token [`RateLimit`] (429, `Retry-After` only with
-//! [`RetryAfterHeader::Sent`]); one fault roll (500/502/503/429/drop answer at once, `commit-*`
-//! faults strike after a successful handling); then the handler: path ids must be UUIDs,
+//! (401 `{"detail", "status"}`); the per-token [`RateLimit`], counted in fixed or sliding
+//! windows ([`RateWindow`]) (429, `Retry-After` only with [`RetryAfterHeader::Sent`]); one
+//! fault roll ([`faults`]: 5xx, 429, drop, redirects and huge or endless 502 pages answer at
+//! once; `commit-*`, huge or endless bodies, endless pages and float page numbers strike the
+//! answer of a successful handling); then the handler: path ids must be UUIDs,
 //! bodies must be `application/json` and valid (400 naming each bad field), unknown or
 //! `Missing` connections give 404 and `WithoutDbt` ones 403. Each request is counted by method
 //! and outcome and logged at info level (method, path, status, latency; never headers).
@@ -30,7 +32,8 @@
 //! - A sent `variables` array must not be empty (Omni's docs), in create and update; variable
 //!   names must be unique within a request.
 //! - Duplicate environment names are accepted and counted ([`DuplicateNames`]).
-//! - The default environment cannot be deleted (400).
+//! - The default environment cannot be deleted: 403 (the spec declares 401, 403 and 404 for
+//!   a delete, and no 400).
 //!
 //! ```
 //! use omni_dbt_sandbox::{Sandbox, SandboxConfig};
@@ -65,16 +68,19 @@ mod auth;
 mod body;
 mod config;
 mod cursor;
-mod duration;
 mod error;
 pub mod faults;
 mod gate;
+mod limiter;
 mod method;
 mod model;
+mod padding;
 mod problem;
 mod rate;
 mod routes;
 mod server;
+mod spoil;
+mod standin;
 mod stats;
 mod store;
 
@@ -92,12 +98,12 @@ pub use config::{
 pub use error::SandboxError;
 pub use faults::{
     ErrorStatus, Fault, FaultConfig, FaultKind, FaultRule, FaultSpecError, Latency, LatencyRule,
-    MethodScope,
+    MethodScope, RedirectStatus,
 };
 pub use method::ApiMethod;
 pub use model::{DeleteResponse, EnvironmentPage, EnvironmentView, PageInfo, VariableView};
-pub use rate::{RateLimit, RateLimitParseError};
-pub use stats::{DuplicateName, RequestCount, Snapshot};
+pub use rate::{RateLimit, RateLimitParseError, RateWindow, RateWindowParseError};
+pub use stats::{DeletedEnvironment, DuplicateName, RequestCount, Snapshot};
 
 use app::App;
 
@@ -133,7 +139,7 @@ impl Sandbox {
         })?;
         let app = Arc::new(App::new(&config));
         let task = tokio::spawn(server::serve(listener, routes::router(app.clone())));
-        tracing::debug!(%addr, faults = %config.faults, rate_limit = %config.rate_limit, "sandbox started");
+        tracing::debug!(%addr, faults = %config.faults, rate_limit = %config.rate_limit, rate_window = %config.rate_window, "sandbox started");
         Ok(Sandbox {
             addr,
             token,

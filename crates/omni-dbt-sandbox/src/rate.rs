@@ -1,23 +1,18 @@
-//! Per-token request limits: the [`RateLimit`] setting and the fixed-window limiter that enforces it.
+//! The rate-limit settings: [`RateLimit`] (how many requests per window) and [`RateWindow`] (how windows are counted).
 //!
-//! The sandbox counts requests per API token in fixed windows: a token's window opens at its
-//! first request and lasts `window`; the first `requests` requests in it are admitted, later ones
-//! get 429 until the window ends (a denied request does not count). This mirrors Omni's documented
-//! "60 requests per minute per API key" closely enough to exercise a client's backoff, and is
-//! exact and easy to reason about in tests.
+//! The text forms are parsed by `omni-dbt-units`, the one parser of rates for the whole
+//! workspace; this module only maps its value onto the sandbox's setting.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::duration::{format_duration, parse_duration};
+use omni_dbt_units::Rate;
 
 /// How many requests one token may make per window.
 ///
 /// Parses from `"60/min"`, `"500/min"`, `"10/s"`, `"1000/h"`, `"5/30s"` or `"unlimited"`
-/// (also `"none"`, `"off"`).
+/// (also `"none"`, `"off"`), the rate grammar of `omni_dbt_units::Rate`.
 ///
 /// ```
 /// use omni_dbt_sandbox::RateLimit;
@@ -36,7 +31,8 @@ use crate::duration::{format_duration, parse_duration};
 pub enum RateLimit {
     /// No limit.
     Unlimited,
-    /// At most `requests` requests per token in each fixed window of `window`.
+    /// At most `requests` requests per token per window of `window` (counted as the
+    /// [`RateWindow`] setting says).
     Limited {
         /// Requests admitted per window (at least 1).
         requests: u32,
@@ -68,6 +64,16 @@ impl RateLimit {
             _ => Ok(()),
         }
     }
+
+    fn as_rate(&self) -> Option<Rate> {
+        match *self {
+            RateLimit::Unlimited => Some(Rate::Unlimited),
+            RateLimit::Limited { requests, window } => {
+                let count = std::num::NonZeroU32::new(requests)?;
+                omni_dbt_units::Quota::new(count, window).map(Rate::Limited)
+            }
+        }
+    }
 }
 
 impl Default for RateLimit {
@@ -78,20 +84,20 @@ impl Default for RateLimit {
 }
 
 impl fmt::Display for RateLimit {
+    /// The rate grammar's form (`60/min`, `10/s`, `5/30s`, `unlimited`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            RateLimit::Unlimited => f.write_str("unlimited"),
-            RateLimit::Limited { requests, window } if window == Duration::from_secs(60) => {
-                write!(f, "{requests}/min")
+        match (self.as_rate(), *self) {
+            (Some(rate), _) => rate.fmt(f),
+            // Invalid settings (refused at start) still print something readable.
+            (None, RateLimit::Limited { requests, window }) => {
+                write!(f, "{requests}/{}", omni_dbt_units::format_duration(window))
             }
-            RateLimit::Limited { requests, window } => {
-                write!(f, "{requests}/{}", format_duration(window))
-            }
+            (None, RateLimit::Unlimited) => f.write_str("unlimited"),
         }
     }
 }
 
-/// A rate limit that could not be parsed, with the text and the reason.
+/// A rate limit that could not be parsed or makes no sense, with the text and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid rate limit `{text}`: {reason} (expected e.g. `60/min`, `10/s`, `5/30s` or `unlimited`)")]
 pub struct RateLimitParseError {
@@ -112,101 +118,71 @@ impl FromStr for RateLimit {
     type Err = RateLimitParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let trimmed = text.trim();
-        if ["unlimited", "none", "off"]
-            .iter()
-            .any(|word| trimmed.eq_ignore_ascii_case(word))
-        {
-            return Ok(RateLimit::Unlimited);
-        }
-        let (count, per) = trimmed
-            .split_once('/')
-            .ok_or_else(|| RateLimitParseError::new(text, "missing `/`"))?;
-        let requests: u32 = count
-            .trim()
-            .parse()
-            .map_err(|_| RateLimitParseError::new(text, "the request count must be an integer"))?;
-        let window = match per.trim().to_ascii_lowercase().as_str() {
-            "s" | "sec" | "second" => Duration::from_secs(1),
-            "m" | "min" | "minute" => Duration::from_secs(60),
-            "h" | "hour" => Duration::from_secs(3600),
-            other => parse_duration(other)
-                .ok_or_else(|| RateLimitParseError::new(text, "unknown window unit"))?,
-        };
-        let limit = RateLimit::Limited { requests, window };
-        limit.validate().map_err(|_| {
-            RateLimitParseError::new(text, "the count and the window must be above zero")
-        })?;
-        Ok(limit)
-    }
-}
-
-/// The limiter's verdict on one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
-    /// Go ahead.
-    Admitted,
-    /// Over the limit; the window reopens after `retry_after`.
-    Limited { retry_after: Duration },
-}
-
-/// Fixed-window counters per token.
-#[derive(Debug)]
-pub(crate) struct RateLimiter {
-    limit: RateLimit,
-    windows: Mutex<HashMap<String, Window>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    opened: Instant,
-    admitted: u32,
-}
-
-impl RateLimiter {
-    pub(crate) fn new(limit: RateLimit) -> Self {
-        Self {
-            limit,
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Admits or refuses one request by `token` now.
-    pub(crate) fn check(&self, token: &str) -> Admission {
-        if self.limit == RateLimit::Unlimited {
-            return Admission::Admitted;
-        }
-        self.check_at(token, Instant::now())
-    }
-
-    /// Admits or refuses one request by `token` at instant `now` (the clock is a parameter so
-    /// that tests control time).
-    pub(crate) fn check_at(&self, token: &str, now: Instant) -> Admission {
-        let RateLimit::Limited { requests, window } = self.limit else {
-            return Admission::Admitted;
-        };
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let state = match windows.get_mut(token) {
-            Some(state) => state,
-            None => windows.entry(token.to_owned()).or_insert(Window {
-                opened: now,
-                admitted: 0,
+        match text.parse::<Rate>() {
+            Ok(Rate::Unlimited) => Ok(RateLimit::Unlimited),
+            Ok(Rate::Limited(quota)) => Ok(RateLimit::Limited {
+                requests: quota.count().get(),
+                window: quota.window(),
             }),
-        };
-        if now.saturating_duration_since(state.opened) >= window {
-            *state = Window {
-                opened: now,
-                admitted: 0,
-            };
+            Err(error) => Err(RateLimitParseError::new(text, &error.kind().to_string())),
         }
-        if state.admitted < requests {
-            state.admitted += 1;
-            Admission::Admitted
-        } else {
-            let reopens = state.opened + window;
-            Admission::Limited {
-                retry_after: reopens.saturating_duration_since(now),
-            }
+    }
+}
+
+/// How the sandbox counts a token's requests against its [`RateLimit`] of N per window.
+///
+/// Parses from `fixed` or `sliding`.
+///
+/// ```
+/// use omni_dbt_sandbox::RateWindow;
+///
+/// assert_eq!("sliding".parse::<RateWindow>().unwrap(), RateWindow::Sliding);
+/// assert_eq!(RateWindow::default(), RateWindow::Fixed);
+/// assert_eq!(RateWindow::Fixed.to_string(), "fixed");
+/// assert!("leaky".parse::<RateWindow>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateWindow {
+    /// A token's window opens at its first request and lasts the window's length; N requests
+    /// are admitted in it, then 429 until it ends and a new one opens. Up to 2N requests can
+    /// pass within one window's length across a boundary. The default.
+    #[default]
+    Fixed,
+    /// At most N requests in *any* span of the window's length: a request is admitted only if
+    /// fewer than N were admitted in the window's length before it. Stricter than fixed
+    /// windows: no burst across a boundary.
+    Sliding,
+}
+
+impl RateWindow {
+    /// The name in the `fixed|sliding` grammar.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateWindow::Fixed => "fixed",
+            RateWindow::Sliding => "sliding",
+        }
+    }
+}
+
+impl fmt::Display for RateWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rate window mode that is neither `fixed` nor `sliding`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid rate window `{0}`: expected `fixed` or `sliding`")]
+pub struct RateWindowParseError(String);
+
+impl FromStr for RateWindow {
+    type Err = RateWindowParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "fixed" => Ok(RateWindow::Fixed),
+            "sliding" => Ok(RateWindow::Sliding),
+            _ => Err(RateWindowParseError(text.to_owned())),
         }
     }
 }
@@ -214,59 +190,6 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn limited(retry_after: Duration) -> Admission {
-        Admission::Limited { retry_after }
-    }
-
-    #[test]
-    fn the_request_after_the_limit_is_refused_until_the_window_ends() {
-        let limiter = RateLimiter::new(RateLimit::Limited {
-            requests: 3,
-            window: Duration::from_secs(60),
-        });
-        let t0 = Instant::now();
-        for i in 0..3 {
-            assert_eq!(
-                limiter.check_at("a", t0 + Duration::from_secs(i)),
-                Admission::Admitted
-            );
-        }
-        assert_eq!(
-            limiter.check_at("a", t0 + Duration::from_secs(10)),
-            limited(Duration::from_secs(50))
-        );
-        assert_eq!(
-            limiter.check_at("a", t0 + Duration::from_secs(59)),
-            limited(Duration::from_secs(1))
-        );
-        assert_eq!(
-            limiter.check_at("a", t0 + Duration::from_secs(60)),
-            Admission::Admitted,
-            "a new window opens"
-        );
-    }
-
-    #[test]
-    fn each_token_has_its_own_window() {
-        let limiter = RateLimiter::new(RateLimit::Limited {
-            requests: 1,
-            window: Duration::from_secs(60),
-        });
-        let t0 = Instant::now();
-        assert_eq!(limiter.check_at("a", t0), Admission::Admitted);
-        assert!(matches!(
-            limiter.check_at("a", t0),
-            Admission::Limited { .. }
-        ));
-        assert_eq!(limiter.check_at("b", t0), Admission::Admitted);
-    }
-
-    #[test]
-    fn unlimited_admits_everything() {
-        let limiter = RateLimiter::new(RateLimit::Unlimited);
-        assert!((0..10_000).all(|_| limiter.check("a") == Admission::Admitted));
-    }
 
     #[test]
     fn parses_and_displays_the_cli_forms() {
@@ -287,5 +210,18 @@ mod tests {
         assert!("x/min".parse::<RateLimit>().is_err());
         assert!("6/fortnight".parse::<RateLimit>().is_err());
         assert!("6/0s".parse::<RateLimit>().is_err());
+    }
+
+    #[test]
+    fn errors_name_the_text_and_the_reason() {
+        let message = "6/0s".parse::<RateLimit>().unwrap_err().to_string();
+        assert!(message.contains("`6/0s`"), "{message}");
+        assert!(message.contains("longer than zero"), "{message}");
+        let zero = RateLimit::Limited {
+            requests: 0,
+            window: Duration::from_secs(60),
+        };
+        assert!(zero.validate().is_err());
+        assert_eq!(zero.to_string(), "0/1m");
     }
 }

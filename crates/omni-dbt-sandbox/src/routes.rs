@@ -78,6 +78,7 @@ fn list_query(pairs: &[(String, String)], default_page_size: u32) -> Result<List
         page_size: default_page_size,
         direction: SortDirection::Descending,
         after: None,
+        past_end: false,
     };
     for (key, value) in pairs {
         match key.as_str() {
@@ -92,6 +93,7 @@ fn list_query(pairs: &[(String, String)], default_page_size: u32) -> Result<List
             "sortField" if value != "name" => {
                 return Err(ApiError::field("sortField", "must be name"));
             }
+            "cursor" if cursor::is_endless(value) => query.past_end = true,
             "cursor" => {
                 query.after =
                     Some(cursor::decode(value).ok_or_else(|| {

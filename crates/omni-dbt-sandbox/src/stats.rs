@@ -72,12 +72,28 @@ impl Stats {
             .collect();
         requests.sort_by_key(|r| (r.method, r.status));
         let applied = store.applied();
+        let mut deletes_by_connection = BTreeMap::new();
+        for delete in &applied.deleted {
+            *deletes_by_connection
+                .entry(delete.connection_id)
+                .or_insert(0) += 1;
+        }
         Snapshot {
             environments: store.environments(),
             requests,
             creates_applied: applied.creates,
             updates_applied: applied.updates,
             deletes_applied: applied.deletes,
+            deletes_by_connection,
+            deleted: applied
+                .deleted
+                .iter()
+                .map(|d| DeletedEnvironment {
+                    connection_id: d.connection_id,
+                    environment_id: d.environment_id,
+                    name: d.name.clone(),
+                })
+                .collect(),
             duplicates_created: applied.duplicates.len() as u64,
             duplicates: applied
                 .duplicates
@@ -114,6 +130,18 @@ pub struct DuplicateName {
     pub name: String,
 }
 
+/// An environment removed by an applied delete (including one whose answer was then faulted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedEnvironment {
+    /// The connection it was in.
+    pub connection_id: Uuid,
+    /// Its id.
+    pub environment_id: Uuid,
+    /// Its name when it was deleted.
+    pub name: String,
+}
+
 /// The sandbox's state at one instant: its store and its counters. Also served as JSON by
 /// `GET /_sandbox/state` (camelCase keys; secret values are `null` as in the API).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,8 +155,12 @@ pub struct Snapshot {
     pub creates_applied: u64,
     /// Updates that took effect.
     pub updates_applied: u64,
-    /// Deletes that took effect.
+    /// Deletes that took effect (including those whose response was then faulted).
     pub deletes_applied: u64,
+    /// Deletes that took effect, by connection (connections with none are absent).
+    pub deletes_by_connection: BTreeMap<Uuid, u64>,
+    /// Every environment deleted, in the order the deletes took effect.
+    pub deleted: Vec<DeletedEnvironment>,
     /// Creates of a name that already existed in the connection.
     pub duplicates_created: u64,
     /// Which names those were, in the order they happened.
@@ -177,6 +209,23 @@ impl Snapshot {
         self.environments_in(connection_id)
             .iter()
             .filter(move |e| e.name == name)
+    }
+
+    /// Deletes that took effect in a connection.
+    pub fn deletes_in(&self, connection_id: Uuid) -> u64 {
+        self.deletes_by_connection
+            .get(&connection_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many environments named `name` were deleted from a connection: 1 for each extra
+    /// removed exactly once; more means a name was created and deleted again.
+    pub fn deletes_of(&self, connection_id: Uuid, name: &str) -> u64 {
+        self.deleted
+            .iter()
+            .filter(|d| d.connection_id == connection_id && d.name == name)
+            .count() as u64
     }
 
     /// The number of environments across all connections.

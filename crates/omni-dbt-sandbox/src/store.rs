@@ -33,12 +33,23 @@ pub(crate) struct ListQuery {
     pub(crate) direction: SortDirection,
     /// The position after which the page starts (decoded from the cursor).
     pub(crate) after: Option<(String, Uuid)>,
+    /// The page starts past the last environment (a cursor of the endless-pages fault): it is
+    /// empty and the last one.
+    pub(crate) past_end: bool,
 }
 
 /// A connection and the environments a create made although the name existed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DuplicateCreate {
     pub(crate) connection_id: Uuid,
+    pub(crate) name: String,
+}
+
+/// An environment a delete removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AppliedDelete {
+    pub(crate) connection_id: Uuid,
+    pub(crate) environment_id: Uuid,
     pub(crate) name: String,
 }
 
@@ -49,6 +60,8 @@ pub(crate) struct AppliedCounts {
     pub(crate) updates: u64,
     pub(crate) deletes: u64,
     pub(crate) duplicates: Vec<DuplicateCreate>,
+    /// Every applied delete, in order.
+    pub(crate) deleted: Vec<AppliedDelete>,
 }
 
 /// Every connection the sandbox knows and its environments.
@@ -260,6 +273,17 @@ impl EnvironmentTable {
     }
 
     fn page(&self, query: &ListQuery) -> EnvironmentPage {
+        if query.past_end {
+            return EnvironmentPage {
+                page_info: PageInfo {
+                    has_next_page: false,
+                    next_cursor: None,
+                    page_size: query.page_size,
+                    total_records: self.by_key.len() as u64,
+                },
+                records: Vec::new(),
+            };
+        }
         let wanted = query.page_size as usize;
         let lower = match &query.after {
             Some(key) if query.direction == SortDirection::Ascending => Bound::Excluded(key),
@@ -415,7 +439,8 @@ impl Store {
         Ok(view)
     }
 
-    /// Deletes an environment; the default environment cannot be deleted.
+    /// Deletes an environment. The default environment cannot be deleted: 403, the spec's
+    /// "permission denied", since the spec declares no 400 for a delete.
     pub(crate) fn delete(
         &mut self,
         connection_id: Uuid,
@@ -426,13 +451,18 @@ impl Store {
             .key_of(environment_id)
             .ok_or_else(|| environment_not_found(environment_id))?;
         if table.by_key.get(&key).is_some_and(|e| e.is_default) {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::forbidden(
                 "the default environment cannot be deleted",
             ));
         }
         table.by_key.remove(&key);
         table.names.remove(&environment_id);
         self.applied.deletes += 1;
+        self.applied.deleted.push(AppliedDelete {
+            connection_id,
+            environment_id,
+            name: key.0,
+        });
         Ok(())
     }
 
@@ -509,6 +539,7 @@ mod tests {
             page_size,
             direction,
             after,
+            past_end: false,
         }
     }
 
@@ -640,9 +671,50 @@ mod tests {
         let seeds = [SeedConnection::dbt(connection).with_default_environment("Production", "a")];
         let mut store = Store::new(ConnectionMode::Open, DuplicateNames::Accept, &seeds);
         let id = store.environments()[&connection][0].id;
+        let refused = store.delete(connection, id).unwrap_err();
         assert_eq!(
-            store.delete(connection, id).unwrap_err().status().as_u16(),
-            400
+            refused.status().as_u16(),
+            403,
+            "the spec declares 401, 403 and 404 for a delete, and no 400"
         );
+        assert!(refused.detail().contains("default environment"));
+        assert_eq!(store.environments()[&connection].len(), 1);
+        assert_eq!(store.applied().deletes, 0);
+    }
+
+    #[test]
+    fn each_applied_delete_is_logged_with_its_connection_and_name() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut store = Store::new(ConnectionMode::Open, DuplicateNames::Accept, &[]);
+        let dev = store.create(a, request("dev")).unwrap();
+        let ci = store.create(b, request("ci")).unwrap();
+        store.delete(a, dev.id).unwrap();
+        assert_eq!(store.delete(a, dev.id).unwrap_err().status().as_u16(), 404);
+        assert_eq!(store.delete(a, ci.id).unwrap_err().status().as_u16(), 404);
+        store.delete(b, ci.id).unwrap();
+        let names: Vec<(Uuid, &str)> = store
+            .applied()
+            .deleted
+            .iter()
+            .map(|d| (d.connection_id, d.name.as_str()))
+            .collect();
+        assert_eq!(names, [(a, "dev"), (b, "ci")]);
+        assert_eq!(store.applied().deleted[0].environment_id, dev.id);
+        assert_eq!(store.applied().deletes, 2);
+    }
+
+    #[test]
+    fn a_page_past_the_end_is_empty_and_the_last() {
+        let connection = Uuid::new_v4();
+        let mut store = Store::new(ConnectionMode::Open, DuplicateNames::Accept, &[]);
+        store.create(connection, request("dev")).unwrap();
+        let past_end = ListQuery {
+            past_end: true,
+            ..query(20, SortDirection::Descending, None)
+        };
+        let page = store.list(connection, &past_end).unwrap();
+        assert!(page.records.is_empty());
+        assert!(!page.page_info.has_next_page);
+        assert_eq!(page.page_info.total_records, 1);
     }
 }

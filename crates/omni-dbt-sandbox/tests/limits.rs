@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{start, Api};
-use omni_dbt_sandbox::{ApiMethod, RateLimit, RetryAfterHeader, SandboxConfig};
+use omni_dbt_sandbox::{ApiMethod, RateLimit, RateWindow, RetryAfterHeader, SandboxConfig};
 use uuid::Uuid;
 
 fn five_per_minute() -> SandboxConfig {
@@ -85,4 +85,34 @@ async fn unauthenticated_requests_do_not_use_the_budget() {
         assert_eq!(get_as(&api, "sbx_nobody", connection).await.status(), 401);
     }
     assert_eq!(get_as(&api, "sbx_a", connection).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_sliding_window_admits_the_limit_then_refuses_per_token() {
+    let config = five_per_minute()
+        .with_rate_window(RateWindow::Sliding)
+        .with_retry_after(RetryAfterHeader::Sent);
+    let sandbox = start(config).await;
+    let api = Api::new(&sandbox);
+    let connection = Uuid::new_v4();
+    for i in 0..5 {
+        assert_eq!(
+            get_as(&api, "sbx_a", connection).await.status(),
+            200,
+            "request {i}"
+        );
+    }
+    let limited = get_as(&api, "sbx_a", connection).await;
+    assert_eq!(limited.status(), 429);
+    let seconds: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=60).contains(&seconds),
+        "when the oldest leaves: {seconds}"
+    );
+    assert_eq!(get_as(&api, "sbx_b", connection).await.status(), 200);
+    assert_eq!(sandbox.snapshot().rate_limited, 1);
 }

@@ -267,7 +267,7 @@ pub(super) struct SandboxArgs {
     #[arg(long, default_value_t = 8787, env = "OMNI_DBT_SANDBOX_PORT")]
     pub port: u16,
 
-    /// Rate limit per token: N/min, N/s or unlimited (Omni: 60/min).
+    /// Rate limit per token: N/min, N/s, N/h, N/<duration> (5/30s) or unlimited (Omni: 60/min).
     #[arg(
         long,
         value_name = "N/min",
@@ -276,12 +276,28 @@ pub(super) struct SandboxArgs {
     )]
     pub rate_limit: omni_dbt_sandbox::RateLimit,
 
+    /// How requests are counted against --rate-limit: `fixed` windows (N per window opened by
+    /// a token's first request) or `sliding` (at most N in any span of the window's length).
+    #[arg(
+        long,
+        value_name = "fixed|sliding",
+        default_value = "fixed",
+        env = "OMNI_DBT_SANDBOX_RATE_WINDOW"
+    )]
+    pub rate_window: omni_dbt_sandbox::RateWindow,
+
     /// Send Retry-After with 429s (Omni documents none).
     #[arg(long, env = "OMNI_DBT_SANDBOX_RETRY_AFTER")]
     pub retry_after: bool,
 
-    /// Faults to inject, e.g. `post:500=0.1,429=0.05,commit-500=0.03,drop=0.02,latency=50ms`.
-    #[arg(long, value_name = "SPEC", env = "OMNI_DBT_SANDBOX_FAULTS")]
+    /// Faults to inject, e.g. `post:500=0.1,429=0.05,commit-500=0.03,drop=0.02,latency=50ms`
+    /// (`--help` lists them all).
+    #[arg(
+        long,
+        value_name = "SPEC",
+        env = "OMNI_DBT_SANDBOX_FAULTS",
+        long_help = omni_dbt_sandbox::faults::SPEC_HELP
+    )]
     pub faults: Option<String>,
 
     /// Seed of the fault injection (same seed, same faults).

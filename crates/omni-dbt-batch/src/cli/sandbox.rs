@@ -86,6 +86,7 @@ pub(super) async fn serve(args: SandboxArgs) -> Result<()> {
     let mut config = SandboxConfig::default()
         .with_port(args.port)
         .with_rate_limit(args.rate_limit)
+        .with_rate_window(args.rate_window)
         .with_faults(faults(args.faults.as_deref())?)
         .with_seed(args.seed);
     for token in &args.token {
