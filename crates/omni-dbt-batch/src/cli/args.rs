@@ -187,15 +187,15 @@ pub(super) struct RunArgs {
     pub max_attempts: u32,
 
     /// Timeout of one request (e.g. 30s, 500ms, 2m).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "OMNI_DBT_TIMEOUT")]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_TIMEOUT")]
     pub timeout: Duration,
 
     /// First retry delay; each retry doubles it, with full jitter.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, env = "OMNI_DBT_BACKOFF_INITIAL")]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_BACKOFF_INITIAL")]
     pub backoff_initial: Duration,
 
     /// Longest retry delay.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "OMNI_DBT_BACKOFF_MAX")]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_BACKOFF_MAX")]
     pub backoff_max: Duration,
 
     /// A row whose name already exists in its connection: skip (record `exists`), fail, update,
@@ -238,7 +238,7 @@ pub(super) struct RunArgs {
     pub summary_json: Option<PathBuf>,
 
     /// After Ctrl-C/SIGTERM, how long rows in flight may finish before they are recorded skipped.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "OMNI_DBT_GRACE")]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_GRACE")]
     pub grace: Duration,
 
     /// With --sandbox: the sandbox's own rate limit per key (N/min or unlimited)
@@ -324,13 +324,3 @@ pub(super) struct SandboxArgs {
     pub reject_duplicates: bool,
 }
 
-/// Parses `30s`, `500ms`, `2m`, `1h` or a bare number of seconds.
-pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs)
-            .map_err(|e| format!("invalid duration {s:?}: {e}"));
-    }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("invalid duration {s:?}: {e} (e.g. 30s, 500ms, 2m)"))
-}

@@ -92,7 +92,7 @@ impl CliReporter {
                     counts.line(),
                     eta.map_or_else(
                         || "unknown".into(),
-                        |d| humantime::format_duration(round(d)).to_string()
+                        |d| omni_dbt_units::format_duration(round(d))
                     ),
                 );
             }

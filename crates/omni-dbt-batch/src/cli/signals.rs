@@ -17,7 +17,7 @@ pub(super) fn watch(stop: StopHandle, reporter: Arc<CliReporter>, grace: Duratio
         stop.stop(StopReason::Interrupted);
         reporter.println(&format!(
             "interrupted: no new rows start; rows in flight get up to {} to finish. Press Ctrl-C again to exit at once.",
-            humantime::format_duration(grace)
+            omni_dbt_units::format_duration(grace)
         ));
         if next_signal().await.is_ok() {
             // Every record already written is flushed; a torn last line is repaired by --resume.
