@@ -174,3 +174,120 @@ async fn a_rejected_create_is_not_retried() {
     );
     assert_eq!(requests(&server).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_201_whose_body_is_not_json_is_adopted_by_lookup_with_one_post() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_string("<html>"))
+        .mount(&server)
+        .await;
+    mount_list(&server, vec![environment_json(ENV_ID, "dev_alice")]).await;
+    let client = client(&server, "tok-201-html");
+
+    let ensured = client
+        .ensure_environment(&connection(), &dev_alice(), ExistenceCheck::AssumeAbsent)
+        .await
+        .unwrap();
+
+    assert_eq!(ensured.outcome, EnsureOutcome::Recovered);
+    assert_eq!(ensured.environment.id, env_id());
+    assert_eq!(methods(&server).await, ["POST", "GET"]);
+    assert_eq!(
+        client.tally().retries,
+        0,
+        "looked up at once, not after a backoff"
+    );
+}
+
+#[tokio::test]
+async fn a_201_without_an_id_is_adopted_by_lookup_with_one_post() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"name": "dev_alice"})))
+        .mount(&server)
+        .await;
+    mount_list(&server, vec![environment_json(ENV_ID, "dev_alice")]).await;
+
+    let ensured = client(&server, "tok-201-no-id")
+        .ensure_environment(&connection(), &dev_alice(), ExistenceCheck::AssumeAbsent)
+        .await
+        .unwrap();
+
+    assert_eq!(ensured.outcome, EnsureOutcome::Recovered);
+    assert_eq!(methods(&server).await, ["POST", "GET"]);
+}
+
+#[tokio::test]
+async fn an_unreadable_201_not_found_by_lookup_is_an_ambiguous_error_never_resent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_string("<html>"))
+        .mount(&server)
+        .await;
+    mount_list(&server, vec![]).await;
+
+    let result = client(&server, "tok-201-lost")
+        .ensure_environment(&connection(), &dev_alice(), ExistenceCheck::AssumeAbsent)
+        .await;
+
+    let error = result.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    assert!(error.is_ambiguous() && !error.is_retryable());
+    assert_eq!(methods(&server).await, ["POST", "GET"]);
+}
+
+#[tokio::test]
+async fn a_201_larger_than_the_cap_is_adopted_by_lookup_with_one_post() {
+    let server = MockServer::start().await;
+    let mut huge = environment_json(ENV_ID, "dev_alice");
+    huge["targetSchema"] = json!("s".repeat(4096));
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(huge))
+        .mount(&server)
+        .await;
+    mount_list(&server, vec![environment_json(ENV_ID, "dev_alice")]).await;
+    let client = builder(&server, "tok-201-huge")
+        .max_environment_bytes(1024)
+        .build()
+        .unwrap();
+
+    let ensured = client
+        .ensure_environment(&connection(), &dev_alice(), ExistenceCheck::AssumeAbsent)
+        .await
+        .unwrap();
+
+    assert_eq!(ensured.outcome, EnsureOutcome::Recovered);
+    assert_eq!(ensured.environment.target_schema, "dbt_dev_alice");
+    assert_eq!(methods(&server).await, ["POST", "GET"]);
+}
+
+#[tokio::test]
+async fn names_are_sent_and_matched_exactly_as_given() {
+    let server = MockServer::start().await;
+    mount_list(&server, vec![environment_json(ENV_ID, "dev_alice")]).await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(environment_json(OTHER_ID, " dev_alice ")),
+        )
+        .mount(&server)
+        .await;
+    let spaced = NewEnvironment::new(" dev_alice ", "dbt_dev_alice");
+
+    let ensured = client(&server, "tok-exact")
+        .ensure_environment(&connection(), &spaced, ExistenceCheck::LookFirst)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        ensured.outcome,
+        EnsureOutcome::Created,
+        "\"dev_alice\" is another name"
+    );
+    let sent = requests(&server).await;
+    let post = sent.iter().find(|r| r.method.as_str() == "POST").unwrap();
+    assert_eq!(
+        post.body_json::<serde_json::Value>().unwrap()["name"],
+        " dev_alice "
+    );
+}
