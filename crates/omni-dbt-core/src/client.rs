@@ -24,9 +24,11 @@ use crate::retry::{self, RetryPolicy};
 use crate::tally::{Counters, Tally};
 use crate::validate::{FieldError, ValidationErrors};
 
+mod delete;
 mod ensure;
 mod pages;
 
+pub use self::delete::DeleteOutcome;
 pub use self::ensure::{EnsureOutcome, Ensured, ExistenceCheck};
 pub use self::pages::{ListOrder, Pages};
 
@@ -379,6 +381,8 @@ impl Client {
 
     /// Deletes an environment (`DELETE`), retrying every retryable error. Omni answers 200
     /// with `{message, success}` (its docs show `{success}`); an empty body is read as success.
+    /// To tell a delete from an environment that was already gone, and to survive a lost
+    /// answer, use [`ensure_deleted`](Self::ensure_deleted).
     pub async fn delete_environment(
         &self,
         connection: &ConnectionId,
@@ -554,6 +558,8 @@ mod tests {
         assert_send(&client.ensure_environment(&connection, &env, ExistenceCheck::LookFirst));
         assert_send(&client.list_environments(&connection));
         assert_send(&client.create_environment(&connection, &env));
+        let id = EnvironmentId::new(uuid::Uuid::nil());
+        assert_send(&client.ensure_deleted(&connection, &id));
         let mut pages = client.pages(&connection);
         assert_send(&pages.next_page());
     }

@@ -13,7 +13,7 @@
 //! - **no duplicates**: a create whose outcome is unknown (timeout, dropped connection, 5xx, a
 //!   success whose body cannot be read) is never re-sent blindly;
 //!   [`Client::ensure_environment`] looks the name up and adopts the environment if the lost
-//!   request created it;
+//!   request created it, and [`Client::ensure_deleted`] does the same for deletes;
 //! - **bounded**: every body is read against a cap and a listing against a page limit (see
 //!   [`ClientBuilder`]), so a misbehaving server or proxy cannot exhaust memory or loop forever;
 //!   [`Client::pages`] streams a connection's environments one page at a time;
@@ -85,7 +85,9 @@ mod tally;
 mod validate;
 
 pub use base_url::BaseUrl;
-pub use client::{Client, ClientBuilder, EnsureOutcome, Ensured, ExistenceCheck, ListOrder, Pages};
+pub use client::{
+    Client, ClientBuilder, DeleteOutcome, EnsureOutcome, Ensured, ExistenceCheck, ListOrder, Pages,
+};
 pub use error::{ConfigError, Error, PaginationProblem, Result};
 pub use model::{
     ConnectionId, DeleteResponse, Environment, EnvironmentId, EnvironmentPage, EnvironmentUpdate,
