@@ -8,7 +8,10 @@ use crate::model::{ConnectionId, Environment, NewEnvironment};
 use crate::retry;
 
 /// Whether [`Client::ensure_environment`] looks for an existing environment before creating.
+///
+/// Non-exhaustive: other ways of knowing (such as a listing shared by several calls) may come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExistenceCheck {
     /// List the connection first; an environment of the same name is adopted, not re-created.
     LookFirst,
