@@ -5,18 +5,19 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 
 /// The origin (plus any path prefix) of an Omni instance, without `/api` or a trailing slash.
 ///
-/// Accepted forms: `https://acme.omniapp.co`, `https://acme.omniapp.co/api`, an instance name
+/// Accepted forms: `https://acme.omniapp.co`, `https://acme.omniapp.co/api` (Omni's docs),
+/// `https://acme.omniapp.co/api/v1` (as copied from an endpoint's address), an instance name
 /// such as `acme` (meaning `https://acme.omniapp.co`), a host without scheme
 /// (`acme.omniapp.co`, taken as HTTPS), and `http://` only for loopback hosts (127.0.0.0/8, ::1,
 /// localhost), where tests and the sandbox run.
 ///
 /// ```
 /// use omni_dbt_core::BaseUrl;
-/// for form in ["https://acme.omniapp.co", "https://acme.omniapp.co/api/", "acme"] {
+/// for form in ["https://acme.omniapp.co", "https://acme.omniapp.co/api/", "https://acme.omniapp.co/api/v1", "acme"] {
 ///     assert_eq!(BaseUrl::parse(form).unwrap().as_str(), "https://acme.omniapp.co");
 /// }
 /// assert!(BaseUrl::parse("http://acme.example.com").is_err());
@@ -37,8 +38,12 @@ impl BaseUrl {
                 "the Omni base URL is empty (set it to https://<instance>.omniapp.co)",
             ));
         }
-        let url = Url::parse(&with_scheme(text)?)
-            .map_err(|e| config(format!("the Omni base URL {text:?} is not a URL: {e}")))?;
+        let url = Url::parse(&with_scheme(text)?).map_err(|e| {
+            Error::Config(ConfigError::caused_by(
+                format!("the Omni base URL {text:?} is not a URL: {e}"),
+                e,
+            ))
+        })?;
         let loopback = is_loopback(&url);
         match url.scheme() {
             "https" => {}
@@ -99,7 +104,7 @@ impl fmt::Debug for BaseUrl {
 }
 
 fn config(message: impl Into<String>) -> Error {
-    Error::Config(message.into())
+    Error::config(message)
 }
 
 /// Adds `https://` to a host, and expands a bare instance name to `<name>.omniapp.co`.
@@ -131,11 +136,15 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// `scheme://host[:port][/prefix]` with a trailing `/api` and slashes removed.
+/// `scheme://host[:port][/prefix]` with a trailing `/api` or `/api/v1` and slashes removed:
+/// the client adds `/api/v1/...` itself, so a base that already ends with it would double it.
 fn origin_without_api(url: &Url) -> String {
     let mut path = url.path().trim_end_matches('/');
-    if let Some(prefix) = path.strip_suffix("/api") {
-        path = prefix.trim_end_matches('/');
+    for suffix in ["/api/v1", "/api"] {
+        if let Some(prefix) = path.strip_suffix(suffix) {
+            path = prefix.trim_end_matches('/');
+            break;
+        }
     }
     format!("{}{path}", url.origin().ascii_serialization())
 }
@@ -167,6 +176,34 @@ mod tests {
         );
         assert_eq!(parsed("acme"), "https://acme.omniapp.co");
         assert_eq!(parsed("http://127.0.0.1:4000"), "http://127.0.0.1:4000");
+    }
+
+    #[test]
+    fn accepts_the_api_v1_suffix_copied_from_omnis_docs() {
+        for form in [
+            "https://acme.omniapp.co/api/v1",
+            "https://acme.omniapp.co/api/v1/",
+            "acme.omniapp.co/api/v1",
+        ] {
+            assert_eq!(parsed(form), "https://acme.omniapp.co", "{form}");
+        }
+        assert_eq!(
+            parsed("https://proxy.example.com/omni/api/v1"),
+            "https://proxy.example.com/omni"
+        );
+        // Only a trailing suffix is taken off: a path that merely contains it is a prefix.
+        assert_eq!(
+            parsed("https://proxy.example.com/api/v1/omni"),
+            "https://proxy.example.com/api/v1/omni"
+        );
+    }
+
+    #[test]
+    fn a_url_that_does_not_parse_keeps_the_parser_error_as_source() {
+        use std::error::Error as _;
+        let error = BaseUrl::parse("https://a b").unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{error:?}");
+        assert!(error.source().is_some_and(|s| s.is::<url::ParseError>()));
     }
 
     #[test]

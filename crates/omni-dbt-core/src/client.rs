@@ -1,8 +1,8 @@
-//! The Omni dbt-environment client: its builder, the five operations, and `ensure_environment`.
+//! The Omni dbt-environment client: its builder, its shared state, and one request's journey
+//! (limiter, send, retry, decode).
 
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,66 +14,57 @@ use tracing::Instrument;
 
 use crate::base_url::BaseUrl;
 use crate::error::{Error, Result};
-use crate::http::{ApiRequest, HttpSender, SenderConfig};
+use crate::http::{ApiRequest, BodyCap, HttpSender, SenderConfig};
 use crate::model::{
-    ConnectionId, DeleteResponse, Environment, EnvironmentId, EnvironmentPage, EnvironmentUpdate,
-    NewEnvironment,
+    ConnectionId, DeleteResponse, Environment, EnvironmentId, EnvironmentUpdate, NewEnvironment,
 };
 use crate::rate::{RateLimit, TokenLimiter};
 use crate::response::Redactor;
 use crate::retry::{self, RetryPolicy};
-use crate::tally::Counters;
+use crate::tally::{Counters, Tally};
+use crate::validate::{FieldError, ValidationErrors};
 
-pub use crate::tally::Tally;
+mod delete;
+mod ensure;
+mod pages;
+
+pub use self::delete::DeleteOutcome;
+pub use self::ensure::{EnsureOutcome, Ensured, ExistenceCheck};
+pub use self::pages::{ListOrder, Pages};
 
 /// Path of the environment collection, as logged.
 const COLLECTION_TEMPLATE: &str = "/api/v1/connections/{connectionId}/dbt/environments";
 /// Path of one environment, as logged.
 const ITEM_TEMPLATE: &str = "/api/v1/connections/{connectionId}/dbt/environments/{environmentId}";
-/// Records asked for per list page (the API's maximum).
-const PAGE_SIZE: &str = "100";
 
-/// Default whole-request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default `User-Agent`: `omni-dbt/<crate version>`.
-pub const DEFAULT_USER_AGENT: &str = concat!("omni-dbt/", env!("CARGO_PKG_VERSION"));
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_USER_AGENT: &str = concat!("omni-dbt/", env!("CARGO_PKG_VERSION"));
+const DEFAULT_MAX_PAGE_BYTES: usize = 32 * 1024 * 1024;
+const DEFAULT_MAX_ENVIRONMENT_BYTES: usize = 1024 * 1024;
+const DEFAULT_MAX_PAGES: u32 = 10_000;
 
-/// Whether [`Client::ensure_environment`] looks for an existing environment before creating.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExistenceCheck {
-    /// List the connection first; an environment of the same name is adopted, not re-created.
-    LookFirst,
-    /// Create straight away: the caller already knows the name is free (it listed the connection).
-    AssumeAbsent,
-}
-
-/// How [`Client::ensure_environment`] came by its environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnsureOutcome {
-    /// This call created it.
-    Created,
-    /// It existed before the call (found by [`ExistenceCheck::LookFirst`]).
-    Existed,
-    /// A create whose outcome was ambiguous (timeout, broken connection, 5xx) had in fact been
-    /// applied: the environment was found by name afterwards and adopted.
-    Recovered,
-}
-
-/// The environment [`Client::ensure_environment`] ensured, and how.
-#[derive(Clone, Debug)]
-pub struct Ensured {
-    /// The environment as Omni returned it.
-    pub environment: Environment,
-    /// Whether it was created, found, or recovered after an ambiguous create.
-    pub outcome: EnsureOutcome,
+/// How much the client reads before it stops: bounds on what a misbehaving server or proxy
+/// can make it hold or do.
+#[derive(Clone, Copy, Debug)]
+struct ReadLimits {
+    /// The largest list page body.
+    page_bytes: usize,
+    /// The largest body of one environment (create, update, delete answers).
+    environment_bytes: usize,
+    /// The most pages one listing reads.
+    pages: u32,
 }
 
 /// Configures a [`Client`]. Only the base URL and the token are required.
 ///
 /// Defaults: timeout 30 s for the whole request, connect timeout 10 s, user agent
-/// `omni-dbt/<version>`, [`RetryPolicy::default()`], [`RateLimit::default()`] (60/min).
+/// `omni-dbt/<version>`, [`RetryPolicy::default()`], [`RateLimit::default()`] (60/min); reads
+/// capped at 32 MiB per list page, 1 MiB per single-environment answer, 64 KiB of an error
+/// body, and 10,000 pages per listing.
+///
+/// Names are sent and matched exactly as given: the client neither trims nor changes case, so
+/// `" dev"` and `"dev"` are two names. A caller that trims does so before both.
 #[derive(Clone, Debug, Default)]
 pub struct ClientBuilder {
     base_url: Option<String>,
@@ -81,13 +72,18 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     user_agent: Option<String>,
+    http_client: Option<SuppliedHttp>,
+    max_page_bytes: Option<usize>,
+    max_environment_bytes: Option<usize>,
+    max_pages: Option<u32>,
     retry_policy: Option<RetryPolicy>,
     rate_limit: Option<RateLimit>,
 }
 
 impl ClientBuilder {
-    /// The Omni instance: `https://acme.omniapp.co`, `https://acme.omniapp.co/api`, an instance
-    /// name (`acme`), or `http://127.0.0.1:PORT` for a local server. See [`BaseUrl`].
+    /// The Omni instance: `https://acme.omniapp.co`, `https://acme.omniapp.co/api`,
+    /// `.../api/v1`, an instance name (`acme`), or `http://127.0.0.1:PORT` for a local server.
+    /// See [`BaseUrl`].
     pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
         self.base_url = Some(url.as_ref().to_owned());
         self
@@ -105,7 +101,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Timeout of establishing a connection (default 10 s).
+    /// Timeout of establishing a connection (default 10 s). Not applied to a client given to
+    /// [`http_client`](Self::http_client), whose own connect timeout holds.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
@@ -114,6 +111,68 @@ impl ClientBuilder {
     /// The `User-Agent` header (default `omni-dbt/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Sends through `http`, a reqwest client the caller built (proxies, TLS roots, ...),
+    /// instead of one built here.
+    ///
+    /// What this client still enforces on every request: its [`timeout`](Self::timeout) (set
+    /// per request, it overrides `http`'s own), the `Authorization`, `User-Agent` and `Accept`
+    /// headers, HTTPS except for loopback, the caps on what is read, and the refusal of
+    /// redirects *by status*: a 3xx that reaches it is an [`Error::Redirect`] and nothing is
+    /// sent to where it points.
+    ///
+    /// What it cannot guarantee: reqwest follows redirects inside the client, so if `http`
+    /// follows them (reqwest's default does, up to 10), the request has already gone to the new
+    /// address before this client sees the answer. That is detected (the answer came from
+    /// another URL) and refused as [`Error::Redirect`] with `followed: true`, which
+    /// [`is ambiguous`](Error::is_ambiguous): a create may have been applied there. reqwest
+    /// drops the `Authorization` header when a redirect leaves the host, but not within it.
+    /// Build `http` with `redirect(reqwest::redirect::Policy::none())` to keep the guarantee.
+    /// Also not applied to `http`: the [`connect_timeout`](Self::connect_timeout), and the
+    /// bypass of proxies for loopback hosts.
+    ///
+    /// ```
+    /// use secrecy::SecretString;
+    /// use omni_dbt_core::Client;
+    ///
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// let client = Client::builder()
+    ///     .base_url("acme")
+    ///     .token(SecretString::from("omni_live_xyz"))
+    ///     .http_client(http)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http_client = Some(SuppliedHttp(http));
+        self
+    }
+
+    /// The largest list page body read, in bytes (default 32 MiB, about 100 times what a page
+    /// of 100 environments needs). A larger page fails the listing with
+    /// [`Error::ResponseTooLarge`]; the body is read in chunks and never held beyond the cap.
+    pub fn max_page_bytes(mut self, bytes: usize) -> Self {
+        self.max_page_bytes = Some(bytes);
+        self
+    }
+
+    /// The largest body read for one environment, the answer to a create, update or delete,
+    /// in bytes (default 1 MiB). A larger one is [`Error::ResponseTooLarge`], which is
+    /// [ambiguous](Error::is_ambiguous): the request was applied.
+    pub fn max_environment_bytes(mut self, bytes: usize) -> Self {
+        self.max_environment_bytes = Some(bytes);
+        self
+    }
+
+    /// The most pages one listing reads (default 10,000: a million environments at 100 per
+    /// page). A server still announcing pages after that fails the listing with
+    /// [`Error::Pagination`]; 0 is taken as 1.
+    pub fn max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = Some(pages);
         self
     }
 
@@ -133,23 +192,31 @@ impl ClientBuilder {
     /// Builds the client; [`Error::Config`] if the base URL or token is missing or unusable.
     pub fn build(self) -> Result<Client> {
         let base = BaseUrl::parse(self.base_url.as_deref().ok_or_else(|| {
-            Error::Config("no Omni base URL given (for example https://acme.omniapp.co)".into())
+            Error::config("no Omni base URL given (for example https://acme.omniapp.co)")
         })?)?;
         let token = self
             .token
             .filter(|t| !t.expose_secret().trim().is_empty())
-            .ok_or_else(|| Error::Config("no API token given (set OMNI_API_TOKEN)".into()))?;
+            .ok_or_else(|| Error::config("no API token given (set OMNI_API_TOKEN)"))?;
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned());
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let http = HttpSender::new(&SenderConfig {
+        let http = HttpSender::new(SenderConfig {
             token: &token,
             timeout,
             connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             user_agent: &user_agent,
             use_proxy: !base.is_loopback(),
+            supplied: self.http_client.map(|supplied| supplied.0),
         })?;
+        let limits = ReadLimits {
+            page_bytes: self.max_page_bytes.unwrap_or(DEFAULT_MAX_PAGE_BYTES),
+            environment_bytes: self
+                .max_environment_bytes
+                .unwrap_or(DEFAULT_MAX_ENVIRONMENT_BYTES),
+            pages: self.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1),
+        };
         let rate = self.rate_limit.unwrap_or_default();
         Ok(Client {
             shared: Arc::new(Shared {
@@ -157,6 +224,7 @@ impl ClientBuilder {
                 http,
                 base,
                 policy: self.retry_policy.unwrap_or_default(),
+                limits,
                 user_agent,
                 token,
                 totals: Counters::default(),
@@ -166,11 +234,23 @@ impl ClientBuilder {
     }
 }
 
+/// A caller's reqwest client, whose `Debug` is left out: it lists the client's default
+/// headers, where a caller may keep credentials of its own (a proxy's, a gateway's).
+#[derive(Clone)]
+struct SuppliedHttp(reqwest::Client);
+
+impl fmt::Debug for SuppliedHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("reqwest::Client { .. }")
+    }
+}
+
 /// What every clone and scope of a client shares.
 struct Shared {
     http: HttpSender,
     base: BaseUrl,
     policy: RetryPolicy,
+    limits: ReadLimits,
     limiter: Arc<TokenLimiter>,
     user_agent: String,
     /// Kept only to redact it from error text.
@@ -286,46 +366,6 @@ impl Client {
         self.execute(&request, Resend::OnlyIfNotApplied).await
     }
 
-    /// Lists every environment of a connection, following `nextCursor` to the last page
-    /// (`pageSize=100`). Accepts the paged shape and a bare array.
-    pub async fn list_environments(&self, connection: &ConnectionId) -> Result<Vec<Environment>> {
-        let mut environments = Vec::new();
-        let mut seen_cursors = HashSet::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut request = self.request(
-                Method::GET,
-                self.collection_url(connection),
-                COLLECTION_TEMPLATE,
-            );
-            request.query.push(("pageSize", PAGE_SIZE.to_owned()));
-            if let Some(cursor) = &cursor {
-                request.query.push(("cursor", cursor.clone()));
-            }
-            let page: EnvironmentPage = self.execute(&request, Resend::Always).await?;
-            environments.extend(page.records.iter().cloned());
-            match page.next_cursor() {
-                None => return Ok(environments),
-                Some(next) if !seen_cursors.insert(next.to_owned()) => {
-                    return Err(Error::Decode(format!(
-                        "the list of environments returned cursor {next:?} twice; stopping to avoid a loop"
-                    )))
-                }
-                Some(next) => cursor = Some(next.to_owned()),
-            }
-        }
-    }
-
-    /// The environment of this connection whose name is exactly `name`, if any (lists every page).
-    pub async fn find_environment(
-        &self,
-        connection: &ConnectionId,
-        name: &str,
-    ) -> Result<Option<Environment>> {
-        let environments = self.list_environments(connection).await?;
-        Ok(environments.into_iter().find(|e| e.name == name))
-    }
-
     /// Updates an environment (`PUT`). Safe to retry, so every retryable error is retried.
     pub async fn update_environment(
         &self,
@@ -339,7 +379,10 @@ impl Client {
         self.execute(&request, Resend::Always).await
     }
 
-    /// Deletes an environment (`DELETE`).
+    /// Deletes an environment (`DELETE`), retrying every retryable error. Omni answers 200
+    /// with `{message, success}` (its docs show `{success}`); an empty body is read as success.
+    /// To tell a delete from an environment that was already gone, and to survive a lost
+    /// answer, use [`ensure_deleted`](Self::ensure_deleted).
     pub async fn delete_environment(
         &self,
         connection: &ConnectionId,
@@ -349,75 +392,9 @@ impl Client {
         self.execute(&request, Resend::Always).await
     }
 
-    /// Creates the environment unless it exists, without ever creating it twice.
-    ///
-    /// With [`ExistenceCheck::LookFirst`] the connection is searched first and a same-named
-    /// environment is returned as [`EnsureOutcome::Existed`]. The create is then sent; when its
-    /// outcome is ambiguous (timeout, broken connection, 5xx) the client waits the backoff delay
-    /// and searches by name: found means the create was applied ([`EnsureOutcome::Recovered`]);
-    /// not found means it is sent again. Attempts count against the one retry policy.
-    pub async fn ensure_environment(
-        &self,
-        connection: &ConnectionId,
-        environment: &NewEnvironment,
-        check: ExistenceCheck,
-    ) -> Result<Ensured> {
-        environment.validate().map_err(Error::Invalid)?;
-        if check == ExistenceCheck::LookFirst {
-            if let Some(found) = self.find_environment(connection, &environment.name).await? {
-                return Ok(Ensured {
-                    environment: found,
-                    outcome: EnsureOutcome::Existed,
-                });
-            }
-        }
-        let request = self.create_request(connection, environment)?;
-        let maybe_applied = AtomicBool::new(false);
-        let lookup_failed = AtomicBool::new(false);
-        let attempt = AtomicU32::new(0);
-        let step = || async {
-            if maybe_applied.load(Ordering::SeqCst) {
-                let found = self.find_environment(connection, &environment.name).await;
-                match found {
-                    Ok(Some(found)) => {
-                        return Ok(Ensured {
-                            environment: found,
-                            outcome: EnsureOutcome::Recovered,
-                        })
-                    }
-                    Ok(None) => {}
-                    Err(error) => {
-                        // The lookup had its own retries; do not multiply them.
-                        lookup_failed.store(true, Ordering::SeqCst);
-                        return Err(error);
-                    }
-                }
-            }
-            let number = attempt.fetch_add(1, Ordering::SeqCst) + 1;
-            match self
-                .attempt(&request, number)
-                .await
-                .and_then(|b| decode(&b))
-            {
-                Ok(created) => Ok(Ensured {
-                    environment: created,
-                    outcome: EnsureOutcome::Created,
-                }),
-                Err(error) => {
-                    if error.is_ambiguous() {
-                        maybe_applied.store(true, Ordering::SeqCst);
-                    }
-                    Err(error)
-                }
-            }
-        };
-        retry::run(
-            &self.shared.policy,
-            |e| e.is_retryable() && !lookup_failed.load(Ordering::SeqCst),
-            |e, d| self.on_retry(e, d),
-            step,
-        )
-        .await
+    /// The limits on what this client reads.
+    fn limits(&self) -> ReadLimits {
+        self.shared.limits
     }
 
     fn collection_url(&self, connection: &ConnectionId) -> String {
@@ -431,7 +408,8 @@ impl Client {
         format!("{}/{id}", self.collection_url(connection))
     }
 
-    /// A request with no query or body, whose errors hide the token.
+    /// A request with no query or body, whose errors hide the token, and whose success body
+    /// holds at most one environment.
     fn request(&self, method: Method, url: String, template: &'static str) -> ApiRequest {
         let mut redactor = Redactor::default();
         redactor.hide(self.shared.token.expose_secret());
@@ -443,6 +421,10 @@ impl Client {
             query: Vec::new(),
             body: None,
             redactor,
+            body_cap: BodyCap {
+                what: "an environment",
+                limit: self.shared.limits.environment_bytes,
+            },
         }
     }
 
@@ -536,13 +518,26 @@ impl Client {
     }
 }
 
+/// The JSON of a request body. The model's bodies always encode; were one not to, it is
+/// refused as invalid, never sent.
 fn encode(body: &impl Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec(body)
-        .map_err(|e| Error::Decode(format!("cannot encode the request body: {e}")))
+    serde_json::to_vec(body).map_err(|e| {
+        let problem = FieldError::new("body", format!("cannot be encoded as JSON: {e}"));
+        ValidationErrors::from_vec(vec![problem])
+            .map_or_else(|| Error::config("encoding"), Error::Invalid)
+    })
 }
 
+/// A success body as `T`. An empty body reads as `null`, so that types which allow it (a
+/// delete's answer) accept one; for the others it stays the error it was.
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| Error::Decode(format!("{e}")))
+    serde_json::from_slice(body).or_else(|source| {
+        let blank = body.iter().all(u8::is_ascii_whitespace);
+        blank
+            .then(|| serde_json::from_slice(b"null").ok())
+            .flatten()
+            .ok_or(Error::Decode { source })
+    })
 }
 
 #[cfg(test)]
@@ -563,14 +558,18 @@ mod tests {
         assert_send(&client.ensure_environment(&connection, &env, ExistenceCheck::LookFirst));
         assert_send(&client.list_environments(&connection));
         assert_send(&client.create_environment(&connection, &env));
+        let id = EnvironmentId::new(uuid::Uuid::nil());
+        assert_send(&client.ensure_deleted(&connection, &id));
+        let mut pages = client.pages(&connection);
+        assert_send(&pages.next_page());
     }
 
     #[test]
     fn missing_base_url_or_token_is_a_config_error() {
         let no_url = Client::builder().token(SecretString::from("t")).build();
-        assert!(matches!(no_url, Err(Error::Config(m)) if m.contains("base URL")));
+        assert!(matches!(no_url, Err(Error::Config(m)) if m.message().contains("base URL")));
         let no_token = Client::builder().base_url("acme").build();
-        assert!(matches!(no_token, Err(Error::Config(m)) if m.contains("token")));
+        assert!(matches!(no_token, Err(Error::Config(m)) if m.message().contains("token")));
         let blank = Client::builder()
             .base_url("acme")
             .token(SecretString::from("  "))

@@ -1,14 +1,20 @@
 //! One authenticated HTTP exchange with Omni: the reqwest client, the `Authorization` header,
-//! and a single attempt from request to classified response.
+//! and a single attempt from request to classified response, its body read against a cap.
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use reqwest::{redirect, Method};
+use reqwest::header::{
+    HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER, USER_AGENT,
+};
+use reqwest::{redirect, Method, Response};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{Error, Result};
-use crate::response::{classify, transport_error, Redactor};
+use crate::error::{ConfigError, Error, Result};
+use crate::response::{classify, redirect_error, transport_error, Answer, Redactor};
+
+/// The most of an error body read: enough for any message, and an enormous error page (a proxy's
+/// 2 GiB 502) still ends as its status.
+const ERROR_BODY_CAP: usize = 64 * 1024;
 
 /// A request ready to send (and re-send): everything but the credentials.
 pub(crate) struct ApiRequest {
@@ -24,6 +30,17 @@ pub(crate) struct ApiRequest {
     pub body: Option<Vec<u8>>,
     /// Values to keep out of any error this request produces.
     pub redactor: Redactor,
+    /// The largest success body accepted, and what it is, for the error that names it.
+    pub body_cap: BodyCap,
+}
+
+/// The most a success body may hold, by what it is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyCap {
+    /// `"a list page"`, `"an environment"`.
+    pub what: &'static str,
+    /// The limit, in bytes.
+    pub limit: usize,
 }
 
 /// What came back from one attempt that reached the server.
@@ -34,10 +51,11 @@ pub(crate) struct Exchange {
     pub outcome: Result<Vec<u8>>,
 }
 
-/// The configured reqwest client and the one copy of the `Authorization` header.
+/// The reqwest client (built here or supplied), and the one copy of the `Authorization` header.
 pub(crate) struct HttpSender {
     http: reqwest::Client,
     authorization: HeaderValue,
+    user_agent: HeaderValue,
     timeout: Duration,
 }
 
@@ -48,26 +66,44 @@ pub(crate) struct SenderConfig<'a> {
     pub connect_timeout: Duration,
     pub user_agent: &'a str,
     pub use_proxy: bool,
+    /// A client the caller built (proxies, TLS roots); `None` to build one here.
+    pub supplied: Option<reqwest::Client>,
 }
 
 impl HttpSender {
-    /// Builds the reqwest client: no redirects (they would carry the token elsewhere), the
-    /// configured timeouts and user agent.
-    pub(crate) fn new(config: &SenderConfig<'_>) -> Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(redirect::Policy::none())
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(config.user_agent);
-        if !config.use_proxy {
-            builder = builder.no_proxy();
-        }
-        let http = builder.build().map_err(|e| {
-            Error::Config(format!("cannot build the HTTP client: {}", e.without_url()))
+    /// Builds the reqwest client, unless one was supplied: no redirects (they would carry the
+    /// token elsewhere), the configured timeouts. The timeout and headers are set again on
+    /// every request, so they hold for a supplied client too.
+    pub(crate) fn new(config: SenderConfig<'_>) -> Result<Self> {
+        let http = match config.supplied {
+            Some(http) => http,
+            None => {
+                let mut builder = reqwest::Client::builder()
+                    .redirect(redirect::Policy::none())
+                    .timeout(config.timeout)
+                    .connect_timeout(config.connect_timeout);
+                if !config.use_proxy {
+                    builder = builder.no_proxy();
+                }
+                builder.build().map_err(|e| {
+                    let e = e.without_url();
+                    ConfigError::caused_by(format!("cannot build the HTTP client: {e}"), e)
+                })?
+            }
+        };
+        let user_agent = HeaderValue::from_str(config.user_agent).map_err(|e| {
+            ConfigError::caused_by(
+                format!(
+                    "the user agent {:?} is not a valid header value",
+                    config.user_agent
+                ),
+                e,
+            )
         })?;
         Ok(Self {
             http,
             authorization: authorization(config.token)?,
+            user_agent,
             timeout: config.timeout,
         })
     }
@@ -83,7 +119,9 @@ impl HttpSender {
         let mut builder = self
             .http
             .request(request.method.clone(), &request.url)
+            .timeout(self.timeout)
             .header(AUTHORIZATION, self.authorization.clone())
+            .header(USER_AGENT, self.user_agent.clone())
             .header(ACCEPT, "application/json");
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
@@ -93,35 +131,114 @@ impl HttpSender {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let response = builder
-            .send()
+        let built = builder
+            .build()
+            .map_err(|e| transport_error(e, self.timeout))?;
+        let sent_to = built.url().clone();
+        let mut response = self
+            .http
+            .execute(built)
             .await
             .map_err(|e| transport_error(e, self.timeout))?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(e, self.timeout))?;
+        if response.url() != &sent_to {
+            // A supplied client followed a redirect: too late to refuse it, but its answer is
+            // not the API's.
+            let error = redirect_error(
+                status,
+                Some(response.url().as_str()),
+                sent_to.as_str(),
+                &request.redactor,
+                true,
+            );
+            return Ok(Exchange {
+                status,
+                outcome: Err(error),
+            });
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (retry_after, location) = (header(RETRY_AFTER), header(LOCATION));
+        let body = match status {
+            200..=299 => match self.read_success(&mut response, request.body_cap).await? {
+                Ok(body) => body,
+                Err(too_large) => {
+                    return Ok(Exchange {
+                        status,
+                        outcome: Err(too_large),
+                    })
+                }
+            },
+            // A redirect's body is never needed.
+            300..=399 => Vec::new(),
+            _ => read_prefix(&mut response, ERROR_BODY_CAP).await,
+        };
+        let answer = Answer {
+            status,
+            retry_after: retry_after.as_deref(),
+            location: location.as_deref(),
+            body: &body,
+        };
         Ok(Exchange {
             status,
-            outcome: classify(status, retry_after.as_deref(), &body, &request.redactor),
+            outcome: classify(&answer, request.url.as_str(), &request.redactor),
         })
     }
+
+    /// The whole body of a success, or [`Error::ResponseTooLarge`] as soon as it is known to be
+    /// over `cap` (from `Content-Length`, or once that much has arrived): an endless body is
+    /// never buffered. A broken stream is a transport error, as a lost response is.
+    async fn read_success(&self, response: &mut Response, cap: BodyCap) -> Result<Result<Vec<u8>>> {
+        let too_large = || Error::ResponseTooLarge {
+            what: cap.what,
+            limit: u64::try_from(cap.limit).unwrap_or(u64::MAX),
+        };
+        let announced = response.content_length().unwrap_or(0);
+        if usize::try_from(announced).map_or(true, |n| n > cap.limit) {
+            return Ok(Err(too_large()));
+        }
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(e, self.timeout))?
+        {
+            if chunk.len() > cap.limit - body.len() {
+                return Ok(Err(too_large()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Ok(body))
+    }
+}
+
+/// At most `cap` bytes of the body; whatever arrived if the stream breaks, since the status
+/// already says what happened.
+async fn read_prefix(response: &mut Response, cap: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = cap - body.len();
+        if chunk.len() >= room {
+            body.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    body
 }
 
 /// `Bearer <token>`, marked sensitive so that no `Debug` of a request shows it. The only place
 /// the token is exposed for the wire.
 fn authorization(token: &SecretString) -> Result<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret().trim()))
+        // The header error's text is generic, but it is left out: it is about the token.
         .map_err(|_| {
-            Error::Config(
-                "the API token contains characters not allowed in an HTTP header".to_owned(),
-            )
+            Error::config("the API token contains characters not allowed in an HTTP header")
         })?;
     value.set_sensitive(true);
     Ok(value)

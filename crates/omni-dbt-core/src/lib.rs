@@ -1,22 +1,28 @@
 //! Typed, validated, retrying client for Omni's dbt-environment API.
 //!
-//! This crate knows Omni and HTTP, nothing of files: the wire types ([`model`]), the client-side
-//! checks Omni's rules imply ([`validate()`]), and a [`Client`] that sends the four
-//! dbt-environment operations with the safety a bulk run needs:
+//! This crate knows Omni and HTTP, nothing of files: the wire types ([`NewEnvironment`],
+//! [`Environment`], [`EnvironmentUpdate`], ...), the client-side checks Omni's rules imply
+//! ([`validate()`]), and a [`Client`] that sends the four dbt-environment operations with the
+//! safety a bulk run needs:
 //!
 //! - **validation first**: an invalid create body returns [`Error::Invalid`] and is never sent;
 //! - **rate limiting** per API token, shared by every clone (default 60/min, Omni's limit; see
 //!   [`RateLimit`]); a 429 pauses the token for everyone using it;
 //! - **retries** with exponential backoff and full jitter, `Retry-After` honoured (see
 //!   [`RetryPolicy`] for the defaults: 1 s first delay, factor 2, 30 s cap, 6 attempts, 5 min);
-//! - **no duplicates**: a create whose outcome is unknown (timeout, dropped connection, 5xx) is
-//!   never re-sent blindly; [`Client::ensure_environment`] looks the name up first and adopts
-//!   the environment if the lost request created it;
+//! - **no duplicates**: a create whose outcome is unknown (timeout, dropped connection, 5xx, a
+//!   success whose body cannot be read) is never re-sent blindly;
+//!   [`Client::ensure_environment`] looks the name up and adopts the environment if the lost
+//!   request created it, and [`Client::ensure_deleted`] does the same for deletes;
+//! - **bounded**: every body is read against a cap and a listing against a page limit (see
+//!   [`ClientBuilder`]), so a misbehaving server or proxy cannot exhaust memory or loop forever;
+//!   [`Client::pages`] streams a connection's environments one page at a time;
 //! - **no leaks**: the token and secret variable values never appear in `Debug`, logs or errors;
-//!   HTTPS is required except for loopback hosts, and redirects are not followed.
+//!   HTTPS is required except for loopback hosts, and redirects are refused, never followed.
 //!
-//! Client defaults: timeout 30 s per request, connect timeout 10 s, user agent
-//! `omni-dbt/<version>`.
+//! Names are sent and matched exactly as given. Client defaults: timeout 30 s per request,
+//! connect timeout 10 s, user agent `omni-dbt/<version>`; see [`ClientBuilder`] for every
+//! setting.
 //!
 //! # Example
 //!
@@ -64,24 +70,30 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod base_url;
-pub mod client;
-pub mod error;
+mod base_url;
+mod client;
+mod error;
 mod http;
-pub mod model;
+mod model;
+// Public only while the limiter's own tests read its pacing constants; every item in it is
+// re-exported below, and that is the path to use.
+#[doc(hidden)]
 pub mod rate;
 mod response;
-pub mod retry;
+mod retry;
 mod tally;
-pub mod validate;
+mod validate;
 
 pub use base_url::BaseUrl;
-pub use client::{Client, ClientBuilder, EnsureOutcome, Ensured, ExistenceCheck, Tally};
-pub use error::{Error, Result};
+pub use client::{
+    Client, ClientBuilder, DeleteOutcome, EnsureOutcome, Ensured, ExistenceCheck, ListOrder, Pages,
+};
+pub use error::{ConfigError, Error, PaginationProblem, Result};
 pub use model::{
     ConnectionId, DeleteResponse, Environment, EnvironmentId, EnvironmentPage, EnvironmentUpdate,
     NewEnvironment, NewVariable, PageInfo, Variable, VariableUpdate, VariableValue,
 };
 pub use rate::{ParseRateLimitError, RateLimit, TokenLimiter};
 pub use retry::{PolicyBackoff, RetryPolicy};
+pub use tally::Tally;
 pub use validate::{validate, FieldError, ValidationErrors};

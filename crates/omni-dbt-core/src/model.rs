@@ -400,11 +400,37 @@ pub struct PageInfo {
     #[serde(default)]
     pub next_cursor: Option<String>,
     /// Records per page.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub page_size: Option<u64>,
     /// Records in all pages.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub total_records: Option<u64>,
+}
+
+/// A count that the spec types as `number`: `100` and `100.0` are accepted, `100.5` and `-1` are
+/// not (a count that is not a whole number means the page cannot be trusted).
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(u64),
+        Float(f64),
+    }
+
+    // 2^64 as f64; every whole f64 below it converts exactly.
+    const LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    match Option::<Number>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Number::Whole(n)) => Ok(Some(n)),
+        Some(Number::Float(x)) if x.fract() == 0.0 && (0.0..LIMIT).contains(&x) => {
+            // Whole and in range: the conversion is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(Some(x as u64))
+        }
+        Some(Number::Float(x)) => Err(serde::de::Error::custom(format_args!(
+            "expected a whole, non-negative number, got {x}"
+        ))),
+    }
 }
 
 /// One page of a list response. Accepts the spec's `{pageInfo, records}` and a bare array (as
@@ -464,14 +490,51 @@ impl<'de> Deserialize<'de> for EnvironmentPage {
 }
 
 /// The body of a delete response: `{message, success}` (Omni's docs show `{success}` only).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+///
+/// The status is what says the delete succeeded; the body only confirms it. So an empty body
+/// or `null` reads as success with no message, and so does an object without `success`.
+///
+/// ```
+/// use omni_dbt_core::DeleteResponse;
+/// let full: DeleteResponse = serde_json::from_str(r#"{"message": "deleted", "success": true}"#).unwrap();
+/// assert_eq!(full.message.as_deref(), Some("deleted"));
+/// let bare: DeleteResponse = serde_json::from_str("null").unwrap();
+/// assert!(bare.success && bare.message.is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeleteResponse {
     /// A confirmation message.
-    #[serde(default)]
     pub message: Option<String>,
-    /// Whether the deletion succeeded.
-    #[serde(default)]
+    /// Whether the deletion succeeded (`true` unless the body says otherwise).
     pub success: bool,
+}
+
+impl Default for DeleteResponse {
+    fn default() -> Self {
+        Self {
+            message: None,
+            success: true,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DeleteResponse {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(default)]
+            message: Option<String>,
+            #[serde(default)]
+            success: Option<bool>,
+        }
+
+        Ok(
+            Option::<Body>::deserialize(deserializer)?.map_or_else(Self::default, |body| Self {
+                message: body.message,
+                success: body.success.unwrap_or(true),
+            }),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -530,6 +593,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(last.next_cursor(), None);
+    }
+
+    #[test]
+    fn page_counts_may_be_whole_floats_but_not_fractions_or_negatives() {
+        let info: PageInfo = serde_json::from_str(
+            r#"{"hasNextPage": false, "nextCursor": null, "pageSize": 100.0, "totalRecords": 2.0}"#,
+        )
+        .unwrap();
+        assert_eq!((info.page_size, info.total_records), (Some(100), Some(2)));
+        let info: PageInfo =
+            serde_json::from_str(r#"{"pageSize": 20, "totalRecords": null}"#).unwrap();
+        assert_eq!((info.page_size, info.total_records), (Some(20), None));
+        for bad in [
+            r#"{"pageSize": 100.5}"#,
+            r#"{"totalRecords": -1}"#,
+            r#"{"pageSize": 1e30}"#,
+        ] {
+            let error = serde_json::from_str::<PageInfo>(bad).unwrap_err();
+            assert!(error.to_string().contains("whole"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn delete_response_reads_every_documented_shape_and_none() {
+        let read = |body: &str| serde_json::from_str::<DeleteResponse>(body).unwrap();
+        assert_eq!(
+            read(r#"{"message": "gone", "success": true}"#)
+                .message
+                .as_deref(),
+            Some("gone")
+        );
+        assert!(read(r#"{"success": true}"#).success);
+        assert!(read("{}").success);
+        assert!(read("null").success);
+        assert!(!read(r#"{"success": false}"#).success);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
+use url::Url;
 
-use crate::error::{Error, MAX_ERROR_BODY};
+use crate::error::{ConfigError, Error, MAX_ERROR_BODY};
 
 /// Text that must never appear in an error: the API token and the request's secret values.
 ///
@@ -36,20 +37,41 @@ impl Redactor {
     }
 }
 
-/// The outcome of a response: its body when the status is a success, else the error it means.
+/// What came back from one request, as far as it was read.
+pub(crate) struct Answer<'a> {
+    /// The response status.
+    pub status: u16,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<&'a str>,
+    /// The `Location` header, if any.
+    pub location: Option<&'a str>,
+    /// The body, or as much of it as the client reads for this status.
+    pub body: &'a [u8],
+}
+
+/// The outcome of a response to a request sent to `url`: its body when the status is a
+/// success, else the error it means.
 pub(crate) fn classify(
-    status: u16,
-    retry_after: Option<&str>,
-    body: &[u8],
+    answer: &Answer<'_>,
+    url: &str,
     redactor: &Redactor,
 ) -> Result<Vec<u8>, Error> {
-    match status {
-        200..=299 => Ok(body.to_vec()),
+    match answer.status {
+        200..=299 => Ok(answer.body.to_vec()),
+        300..=399 => Err(redirect_error(
+            answer.status,
+            answer.location,
+            url,
+            redactor,
+            false,
+        )),
         429 => Err(Error::RateLimited {
-            retry_after: retry_after.and_then(|value| parse_retry_after(value, SystemTime::now())),
+            retry_after: answer
+                .retry_after
+                .and_then(|value| parse_retry_after(value, SystemTime::now())),
         }),
-        _ => {
-            let text = redactor.apply(&String::from_utf8_lossy(body));
+        status => {
+            let text = redactor.apply(&String::from_utf8_lossy(answer.body));
             let message = message_from_body(&text)
                 .map(|m| truncate(&m, MAX_ERROR_BODY).to_owned())
                 .unwrap_or_else(|| status_reason(status));
@@ -60,6 +82,42 @@ pub(crate) fn classify(
             })
         }
     }
+}
+
+/// Longest `Location` kept in an error, in bytes.
+const MAX_LOCATION: usize = 300;
+
+/// The error for a redirect from `url` to `location` (relative or absolute), which the client
+/// refused (`followed: false`) or which an HTTP client it was given followed.
+pub(crate) fn redirect_error(
+    status: u16,
+    location: Option<&str>,
+    url: &str,
+    redactor: &Redactor,
+    followed: bool,
+) -> Error {
+    let target = location.and_then(|l| Url::parse(url).ok()?.join(l.trim()).ok());
+    let suggested_base_url = target
+        .as_ref()
+        .and_then(api_base_of)
+        .map(|b| redactor.apply(&b));
+    let location = target
+        .map(String::from)
+        .or_else(|| location.map(str::to_owned))
+        .map(|l| truncate(&redactor.apply(&l), MAX_LOCATION).to_owned());
+    Error::Redirect {
+        status,
+        location,
+        suggested_base_url,
+        followed,
+    }
+}
+
+/// The base URL of an address that is one of the API's own (`<base>/api/v1/connections/...`).
+fn api_base_of(url: &Url) -> Option<String> {
+    let path = url.path();
+    let prefix = &path[..path.find("/api/v1/connections/")?];
+    Some(format!("{}{prefix}", url.origin().ascii_serialization()))
 }
 
 /// A `Retry-After` value as a delay from `now`: delta-seconds or an HTTP date (a past date is 0).
@@ -112,17 +170,19 @@ pub(crate) fn transport_error(error: reqwest::Error, timeout: Duration) -> Error
         return Error::Transport {
             message: error_chain(&error),
             maybe_sent: false,
+            source: Box::new(error),
         };
     }
     if error.is_timeout() {
         return Error::Timeout(timeout);
     }
     if error.is_builder() {
-        return Error::Config(error_chain(&error));
+        return Error::Config(ConfigError::caused_by(error_chain(&error), error));
     }
     Error::Transport {
         message: error_chain(&error),
         maybe_sent: true,
+        source: Box::new(error),
     }
 }
 
@@ -145,10 +205,22 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
+    const URL: &str = "https://acme.omniapp.co/api/v1/connections/c/dbt/environments";
+
+    fn answer(status: u16, body: &str) -> Answer<'_> {
+        Answer {
+            status,
+            retry_after: None,
+            location: None,
+            body: body.as_bytes(),
+        }
+    }
+
     fn api_error(status: u16, body: &str) -> Error {
-        classify(status, None, body.as_bytes(), &Redactor::default())
-            .err()
-            .unwrap_or(Error::Decode("no error".into()))
+        match classify(&answer(status, body), URL, &Redactor::default()) {
+            Err(error) => error,
+            Ok(_) => panic!("{status} is not an error"),
+        }
     }
 
     #[test]
@@ -215,7 +287,11 @@ mod tests {
 
     #[test]
     fn status_429_is_rate_limited_with_its_delay() {
-        let result = classify(429, Some("3"), b"", &Redactor::default());
+        let limited = Answer {
+            retry_after: Some("3"),
+            ..answer(429, "")
+        };
+        let result = classify(&limited, URL, &Redactor::default());
         assert!(matches!(
             result,
             Err(Error::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(3)
@@ -228,12 +304,82 @@ mod tests {
         redactor.hide("tok-123");
         redactor.hide("");
         let body = r#"{"detail":"bad header Bearer tok-123"}"#;
-        match classify(401, None, body.as_bytes(), &redactor) {
+        match classify(&answer(401, body), URL, &redactor) {
             Err(Error::Api { message, body, .. }) => {
                 assert_eq!(message, "bad header Bearer [REDACTED]");
                 assert!(!body.contains("tok-123"));
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    fn redirect(location: &str, redactor: &Redactor) -> Error {
+        let answer = Answer {
+            location: Some(location),
+            ..answer(307, "<html>moved</html>")
+        };
+        classify(&answer, URL, redactor).unwrap_err()
+    }
+
+    #[test]
+    fn a_redirect_within_the_api_suggests_the_base_it_points_at() {
+        let error = redirect(
+            "https://new.omniapp.co/api/v1/connections/c/dbt/environments?pageSize=100",
+            &Redactor::default(),
+        );
+        match error {
+            Error::Redirect {
+                status: 307,
+                location: Some(location),
+                suggested_base_url: Some(base),
+                followed: false,
+            } => {
+                assert!(
+                    location.starts_with("https://new.omniapp.co/api/v1/"),
+                    "{location}"
+                );
+                assert_eq!(base, "https://new.omniapp.co");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A relative Location is resolved against the request's address.
+        let relative = redirect(
+            "/omni/api/v1/connections/c/dbt/environments",
+            &Redactor::default(),
+        );
+        assert!(matches!(
+            relative,
+            Error::Redirect { suggested_base_url: Some(ref b), .. } if b == "https://acme.omniapp.co/omni"
+        ));
+    }
+
+    #[test]
+    fn a_redirect_elsewhere_suggests_no_base_and_hides_the_token() {
+        let mut redactor = Redactor::default();
+        redactor.hide("tok-in-location");
+        let error = redirect(
+            "https://sso.example.com/login?token=tok-in-location",
+            &redactor,
+        );
+        match &error {
+            Error::Redirect {
+                location: Some(location),
+                suggested_base_url: None,
+                ..
+            } => assert_eq!(location, "https://sso.example.com/login?token=[REDACTED]"),
+            other => panic!("{other:?}"),
+        }
+        let text = format!("{error} {error:?}");
+        assert!(
+            !text.contains("tok-in-location") && text.contains("check the base URL"),
+            "{text}"
+        );
+        let long = redirect(
+            &format!("https://x.example.com/{}", "a".repeat(5000)),
+            &redactor,
+        );
+        assert!(
+            matches!(long, Error::Redirect { location: Some(l), .. } if l.len() <= MAX_LOCATION)
+        );
     }
 }

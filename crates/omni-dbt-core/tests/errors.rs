@@ -266,6 +266,7 @@ async fn a_refused_connection_is_a_transport_error_not_sent_and_retried() {
         Err(Error::Transport {
             maybe_sent,
             message,
+            ..
         }) => {
             assert!(!maybe_sent);
             assert!(message.to_lowercase().contains("connect"), "{message}");
@@ -307,7 +308,7 @@ async fn redirects_are_not_followed() {
         .await;
 
     assert!(
-        matches!(result, Err(Error::Api { status: 302, .. })),
+        matches!(result, Err(Error::Redirect { status: 302, .. })),
         "{result:?}"
     );
     assert_eq!(requests(&server).await.len(), 1);
@@ -315,4 +316,77 @@ async fn redirects_are_not_followed() {
         requests(&elsewhere).await.is_empty(),
         "the token must not travel"
     );
+}
+
+#[tokio::test]
+async fn a_redirect_says_it_is_refused_where_it_pointed_and_the_base_url_to_use() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    let moved = format!("{}{}?pageSize=100", elsewhere.uri(), collection_path());
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(307).insert_header("Location", moved.as_str()))
+        .mount(&server)
+        .await;
+
+    let error = client(&server, "tok-redirect-advice")
+        .list_environments(&connection())
+        .await
+        .unwrap_err();
+
+    match &error {
+        Error::Redirect {
+            status: 307,
+            location: Some(location),
+            suggested_base_url: Some(base),
+            followed: false,
+        } => {
+            assert_eq!(location, &moved);
+            assert_eq!(base, &elsewhere.uri());
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = error.to_string();
+    assert!(text.contains("redirects are refused"), "{text}");
+    assert!(
+        text.contains(&format!("use the base URL {} instead", elsewhere.uri())),
+        "{text}"
+    );
+    assert!(!error.is_retryable() && !error.is_ambiguous());
+    assert!(requests(&elsewhere).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_redirected_create_is_refused_after_one_post_and_is_not_ambiguous() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(308).insert_header("Location", "https://sso.example.com/login"),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server, "tok-redirect-post");
+
+    let error = client
+        .create_environment(&connection(), &NewEnvironment::new("a", "b"))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            error,
+            Error::Redirect {
+                status: 308,
+                suggested_base_url: None,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("check the base URL"), "{error}");
+    assert!(
+        !error.is_ambiguous(),
+        "nothing was applied where it was sent"
+    );
+    assert_eq!(count(&server, "POST").await, 1);
+    assert_eq!(client.tally().retries, 0);
 }

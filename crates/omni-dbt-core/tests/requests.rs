@@ -4,7 +4,8 @@ mod common;
 
 use common::*;
 use omni_dbt_core::{
-    EnvironmentUpdate, Error, NewEnvironment, NewVariable, VariableUpdate, VariableValue,
+    EnvironmentUpdate, Error, ListOrder, NewEnvironment, NewVariable, PaginationProblem,
+    VariableUpdate, VariableValue,
 };
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
@@ -164,7 +165,17 @@ async fn list_stops_when_the_server_repeats_a_cursor() {
         .list_environments(&connection())
         .await;
 
-    assert!(matches!(result, Err(Error::Decode(m)) if m.contains("same")));
+    match result {
+        Err(error @ Error::Pagination { .. }) => {
+            assert!(error.to_string().contains("same"), "{error}");
+            assert!(matches!(
+                error,
+                Error::Pagination { problem: PaginationProblem::RepeatedCursor { ref cursor }, .. }
+                    if cursor == "same"
+            ));
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(requests(&server).await.len(), 2);
 }
 
@@ -300,7 +311,7 @@ async fn a_success_body_that_is_not_json_is_a_decode_error() {
         .create_environment(&connection(), &NewEnvironment::new("a", "b"))
         .await;
 
-    assert!(matches!(result, Err(Error::Decode(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Decode { .. })), "{result:?}");
     assert_eq!(requests(&server).await.len(), 1);
 }
 
@@ -318,6 +329,8 @@ async fn the_base_url_forms_all_reach_the_api_paths() {
         format!("{uri}/"),
         format!("{uri}/api"),
         format!("{uri}/api/"),
+        format!("{uri}/api/v1"),
+        format!("{uri}/api/v1/"),
     ] {
         let client = builder(&server, "tok-forms")
             .base_url(&base)
@@ -326,7 +339,7 @@ async fn the_base_url_forms_all_reach_the_api_paths() {
         client.list_environments(&connection()).await.unwrap();
         assert_eq!(client.base_url().as_str(), uri, "{base}");
     }
-    assert_eq!(requests(&server).await.len(), 4);
+    assert_eq!(requests(&server).await.len(), 6);
     let named = builder(&server, "tok-forms")
         .base_url("acme")
         .build()
@@ -337,4 +350,145 @@ async fn the_base_url_forms_all_reach_the_api_paths() {
         .build()
         .unwrap();
     assert_eq!(api.base_url().as_str(), "https://acme.omniapp.co");
+}
+
+#[tokio::test]
+async fn delete_reads_an_empty_body_as_success() {
+    let server = MockServer::start().await;
+    mount_status(&server, "DELETE", 200, None).await;
+
+    let response = client(&server, "tok-delete-empty")
+        .delete_environment(&connection(), &env_id())
+        .await
+        .unwrap();
+
+    assert!(response.success && response.message.is_none());
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn page_counts_sent_as_whole_floats_are_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "pageInfo": {"hasNextPage": false, "nextCursor": null, "pageSize": 100.0,
+                         "totalRecords": 1.0},
+            "records": [environment_json(ENV_ID, "a")]
+        })))
+        .mount(&server)
+        .await;
+
+    let all = client(&server, "tok-floats")
+        .list_environments(&connection())
+        .await
+        .unwrap();
+
+    assert_eq!(all.len(), 1);
+}
+
+#[tokio::test]
+async fn pages_come_one_at_a_time_in_the_order_asked_and_end_with_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "pageInfo": {"hasNextPage": true, "nextCursor": "p2", "pageSize": 100,
+                         "totalRecords": 2},
+            "records": [environment_json("00000000-0000-0000-0000-000000000001", "a")]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("cursor", "p2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(last_page(vec![environment_json(ENV_ID, "b")])),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server, "tok-stream");
+
+    let mut pages = client.pages(&connection()).order(ListOrder::NameAscending);
+    assert!(
+        requests(&server).await.is_empty(),
+        "nothing sent before the first page"
+    );
+    let first = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(
+        (first[0].name.as_str(), requests(&server).await.len()),
+        ("a", 1)
+    );
+    let second = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(second[0].name, "b");
+    assert!(pages.next_page().await.is_none());
+    assert!(pages.next_page().await.is_none());
+    assert_eq!(pages.pages_read(), 2);
+
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 2);
+    for request in &sent {
+        assert_eq!(query(request, "sortField").as_deref(), Some("name"));
+        assert_eq!(query(request, "sortDirection").as_deref(), Some("asc"));
+    }
+    // Without an order, the server's default applies: nothing is sent for it.
+    client.list_environments(&connection()).await.unwrap();
+    let unordered = &requests(&server).await[2];
+    assert_eq!(query(unordered, "sortField"), None);
+    assert_eq!(query(unordered, "sortDirection"), None);
+}
+
+#[tokio::test]
+async fn descending_order_is_sent_as_desc() {
+    let server = MockServer::start().await;
+    mount_list(&server, vec![]).await;
+
+    let mut pages = client(&server, "tok-desc")
+        .pages(&connection())
+        .order(ListOrder::NameDescending);
+    pages.next_page().await.unwrap().unwrap();
+
+    let sent = requests(&server).await;
+    assert_eq!(query(&sent[0], "sortDirection").as_deref(), Some("desc"));
+}
+
+#[tokio::test]
+async fn find_by_id_stops_reading_at_the_page_that_holds_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "pageInfo": {"hasNextPage": true, "nextCursor": "p2"},
+            "records": [environment_json(ENV_ID, "target")]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("cursor", "p2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(last_page(vec![])))
+        .mount(&server)
+        .await;
+    let client = client(&server, "tok-by-id");
+
+    let found = client
+        .find_environment_by_id(&connection(), &env_id())
+        .await
+        .unwrap();
+    assert_eq!(found.map(|e| e.name), Some("target".to_owned()));
+    assert_eq!(
+        requests(&server).await.len(),
+        1,
+        "the second page is never read"
+    );
+
+    let other = "00000000-0000-0000-0000-0000000000ff".parse().unwrap();
+    let missing = client
+        .find_environment_by_id(&connection(), &other)
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+    assert_eq!(
+        requests(&server).await.len(),
+        3,
+        "absent: every page is read"
+    );
 }

@@ -157,7 +157,8 @@ fn plain_http_to_a_remote_host_is_refused() {
         .build();
 
     match result {
-        Err(Error::Config(message)) => {
+        Err(Error::Config(error)) => {
+            let message = error.to_string();
             assert!(message.contains("https"), "{message}");
             assert!(message.contains("acme.example.com"), "{message}");
             assert!(!message.contains(TOKEN));
@@ -179,4 +180,53 @@ fn loopback_hosts_may_use_plain_http() {
             .build();
         assert!(client.is_ok(), "{base}: {client:?}");
     }
+}
+
+#[tokio::test]
+async fn a_redirect_location_carrying_the_token_is_redacted() {
+    let server = MockServer::start().await;
+    let location = format!("https://evil.example.com/collect?t={TOKEN}");
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", location.as_str()))
+        .mount(&server)
+        .await;
+
+    let error = builder(&server, TOKEN)
+        .build()
+        .unwrap()
+        .list_environments(&connection())
+        .await
+        .unwrap_err();
+
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains(TOKEN), "{text}");
+    assert!(
+        text.contains("https://evil.example.com/collect?t=[REDACTED]"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn no_cause_in_an_error_chain_shows_the_token() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let client = Client::builder()
+        .base_url(format!("http://{address}"))
+        .token(SecretString::from(TOKEN))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+
+    let error = client.list_environments(&connection()).await.unwrap_err();
+
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    let mut levels = 0;
+    while let Some(current) = cause {
+        let text = format!("{current} {current:?}");
+        assert!(!text.contains(TOKEN), "{text}");
+        cause = current.source();
+        levels += 1;
+    }
+    assert!(levels > 1, "the transport error keeps its cause");
 }
