@@ -3,18 +3,16 @@
 //! The tests run the real `omni-dbt-batch` binary as a child process (so that it can be killed
 //! with `SIGKILL` or interrupted with `SIGINT`) against an in-process [`Sandbox`].
 //!
+//! Most tests start from a [`Scenario`]: a sandbox with rows written to an input file.
+//!
 //! ```no_run
-//! use omni_dbt_e2e::{cli, fast_sandbox, read_results, spread_rows, start_sandbox, write_csv};
+//! use omni_dbt_e2e::{assert_all_created, fast_sandbox, spread_rows, Scenario};
 //!
 //! # async fn demo() {
-//! let sandbox = start_sandbox(fast_sandbox()).await;
-//! let dir = tempfile::tempdir().unwrap();
 //! let rows = spread_rows(10, 2);
-//! let input = write_csv(dir.path(), "envs.csv", &rows);
-//! let out = cli().run_against(&sandbox, &input).unlimited_rate().run().await;
-//! assert_eq!(out.code, Some(0), "{}", out.all());
-//! let records = read_results(&dir.path().join("envs.results.csv"));
-//! assert_eq!(records.len(), 10);
+//! let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+//! scenario.run_unlimited(&[]).await.assert_code(0);
+//! assert_all_created(&scenario.records(), &rows, &scenario.snapshot());
 //! # }
 //! ```
 
@@ -28,7 +26,8 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use omni_dbt_sandbox::{ApiMethod, RateLimit, Sandbox, SandboxConfig, Snapshot};
+use omni_dbt_sandbox::{ApiMethod, FaultKind, RateLimit, Sandbox, SandboxConfig, Snapshot};
+use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -602,6 +601,86 @@ pub fn strip_ansi(text: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scenarios
+
+/// The setup most tests share: a started sandbox and an input file in a temporary directory.
+///
+/// The directory lives as long as the scenario, so the results and journal a run writes beside
+/// the input can be read after it.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The sandbox the CLI runs against.
+    pub sandbox: Sandbox,
+    /// The input file.
+    pub input: PathBuf,
+    dir: TempDir,
+}
+
+impl Scenario {
+    /// Starts a sandbox and writes `rows` to `envs.csv`.
+    pub async fn csv(config: SandboxConfig, rows: &[InputRow]) -> Self {
+        Self::with_input(config, |dir| write_csv(dir, "envs.csv", rows)).await
+    }
+
+    /// Starts a sandbox and writes `rows` to `envs.jsonl`.
+    pub async fn jsonl(config: SandboxConfig, rows: &[InputRow]) -> Self {
+        Self::with_input(config, |dir| write_jsonl(dir, "envs.jsonl", rows)).await
+    }
+
+    /// Starts a sandbox, then lets `write` put the input into the temporary directory and
+    /// return its path.
+    pub async fn with_input(config: SandboxConfig, write: impl FnOnce(&Path) -> PathBuf) -> Self {
+        let sandbox = start_sandbox(config).await;
+        let dir = tempfile::tempdir().unwrap();
+        let input = write(dir.path());
+        Self {
+            sandbox,
+            input,
+            dir,
+        }
+    }
+
+    /// The temporary directory that holds the input.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `run INPUT` against the sandbox (see [`Cli::run_against`]), with no rate chosen yet.
+    pub fn cli(&self) -> Cli {
+        cli().run_against(&self.sandbox, &self.input)
+    }
+
+    /// Runs the CLI to its end at an unlimited rate, with `extra` arguments.
+    pub async fn run_unlimited(&self, extra: &[&str]) -> RunOutput {
+        self.cli().unlimited_rate().args(extra).run().await
+    }
+
+    /// The default results path of the input.
+    pub fn results(&self) -> PathBuf {
+        default_results(&self.input)
+    }
+
+    /// Every record of the default results file, in file order.
+    pub fn records(&self) -> Vec<ResultRecord> {
+        read_results(&self.results())
+    }
+
+    /// The records of the default results file in row order, checking that rows 1..=n appear
+    /// exactly once each (see [`records_by_row`]).
+    pub fn records_in_row_order(&self, n: usize) -> Vec<ResultRecord> {
+        records_by_row(&self.records(), n)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// What the sandbox holds and has counted so far.
+    pub fn snapshot(&self) -> Snapshot {
+        self.sandbox.snapshot()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Results
 
 /// One record of a results file, fields as written.
@@ -750,12 +829,40 @@ pub fn assert_all_created(records: &[ResultRecord], rows: &[InputRow], snapshot:
             "row {} has the wrong key",
             record.row
         );
-        assert_eq!(record.status, "created", "row {}: {record:?}", record.row);
-        assert_eq!(
-            record.environment_id.as_deref(),
-            Some(sandbox_id(snapshot, row.connection_id, &row.name).as_str()),
-            "row {} maps to the wrong environment",
-            record.row
+        assert_created_as(record, snapshot, row.connection_id, &row.name);
+    }
+}
+
+/// Checks that `record` is `created` with the id of the sandbox's one environment named `name`
+/// in `connection`.
+pub fn assert_created_as(record: &ResultRecord, snapshot: &Snapshot, connection: Uuid, name: &str) {
+    assert_eq!(record.status, "created", "row {}: {record:?}", record.row);
+    assert_eq!(
+        record.environment_id.as_deref(),
+        Some(sandbox_id(snapshot, connection, name).as_str()),
+        "row {} maps to the wrong environment",
+        record.row
+    );
+}
+
+/// Checks the server's side of "each of `n` rows created once": `n` environments exist and
+/// exactly `n` creates were applied.
+pub fn assert_server_created_once_each(snapshot: &Snapshot, n: usize) {
+    assert_eq!(snapshot.environment_count(), n);
+    assert_eq!(
+        snapshot.creates_applied, n as u64,
+        "no create was applied twice"
+    );
+}
+
+/// Checks that the sandbox injected at least one fault of each kind, so that a clean run
+/// proves something about every one of them.
+pub fn assert_faults_injected(snapshot: &Snapshot, kinds: &[FaultKind]) {
+    for &kind in kinds {
+        assert!(
+            snapshot.faults_of(kind) > 0,
+            "no {kind} fault was injected: {:?}",
+            snapshot.faults
         );
     }
 }
