@@ -311,6 +311,15 @@ pub fn write_jsonl(dir: &Path, file_name: &str, rows: &[InputRow]) -> PathBuf {
     write_file(dir, file_name, &jsonl_text(rows))
 }
 
+/// Copies `fixtures/<relative>` into `dir` under its file name and returns the copy's path, so
+/// that a run writes its results beside the copy, not into the repository.
+pub fn copy_fixture(dir: &Path, relative: &str) -> PathBuf {
+    let source = fixtures_dir().join(relative);
+    let copy = dir.join(source.file_name().expect("a fixture is a file"));
+    std::fs::copy(&source, &copy).unwrap();
+    copy
+}
+
 /// The default results path of an input: `<stem>.results.csv` beside it.
 pub fn default_results(input: &Path) -> PathBuf {
     let stem = input.file_stem().unwrap().to_string_lossy().into_owned();

@@ -27,9 +27,7 @@ const BAD_FIXTURES: [(&str, u64); 14] = [
 
 /// Copies a bad fixture into `dir` (so nothing is written into the repository).
 fn copy_bad(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::copy(fixtures_dir().join("bad").join(name), &path).unwrap();
-    path
+    copy_fixture(dir, &format!("bad/{name}"))
 }
 
 fn assert_names_file_and_line(out: &RunOutput, path: &Path, line: u64) {
