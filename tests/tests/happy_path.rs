@@ -45,8 +45,9 @@ async fn jsonl_rows_are_each_created_once_with_the_sandbox_ids() {
     check_created(&rows, run, &results, &scenario.sandbox).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn csv_from_stdin_with_an_explicit_format_is_created() {
+/// Feeds the rows, as `text` writes them, to `run -` with `format_args` and an explicit
+/// `--results`, and checks them with [`check_created`].
+async fn stdin_is_created(text: fn(&[InputRow]) -> String, format_args: &[&str]) {
     let sandbox = start_sandbox(fast_sandbox()).await;
     let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(ROWS, CONNECTIONS);
@@ -54,25 +55,21 @@ async fn csv_from_stdin_with_an_explicit_format_is_created() {
     let run = cli()
         .run_against(&sandbox, "-")
         .unlimited_rate()
-        .args(["--format", "csv", "--results"])
+        .args(format_args)
+        .arg("--results")
         .arg(&results)
-        .stdin(csv_text(&rows));
+        .stdin(text(&rows));
     check_created(&rows, run, &results, &sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn csv_from_stdin_with_an_explicit_format_is_created() {
+    stdin_is_created(csv_text, &["--format", "csv"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn jsonl_from_stdin_is_sniffed_and_created() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(ROWS, CONNECTIONS);
-    let results = dir.path().join("out.results.csv");
-    let run = cli()
-        .run_against(&sandbox, "-")
-        .unlimited_rate()
-        .arg("--results")
-        .arg(&results)
-        .stdin(jsonl_text(&rows));
-    check_created(&rows, run, &results, &sandbox).await;
+    stdin_is_created(jsonl_text, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
