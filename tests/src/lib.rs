@@ -76,6 +76,14 @@ fn build_cli() -> PathBuf {
     if profile == "release" {
         build.arg("--release");
     }
+    // This process carries the variables cargo set for the tests crate. A build script that
+    // watches one of them (ring's reads `CARGO_MANIFEST_DIR`) would see it change between this
+    // build and a plain `cargo build`/`clippy`, and rebuild itself and all above it each time.
+    for (key, _) in std::env::vars_os() {
+        if set_by_cargo_for_this_crate(&key.to_string_lossy()) {
+            build.env_remove(&key);
+        }
+    }
     let output = build.output().expect("cargo can be run");
     assert!(
         output.status.success(),
@@ -87,6 +95,21 @@ fn build_cli() -> PathBuf {
         .join(format!("omni-dbt-batch{}", std::env::consts::EXE_SUFFIX));
     assert!(binary.is_file(), "no binary at {}", binary.display());
     binary
+}
+
+/// Whether cargo sets `key` for the crate under test (as opposed to a variable the user set to
+/// configure cargo itself, such as `CARGO_TARGET_DIR` or `CARGO_HOME`).
+fn set_by_cargo_for_this_crate(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            key,
+            "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        )
 }
 
 /// `release` when this test binary was built under `target/release`, else `debug`.
