@@ -3,18 +3,16 @@
 //! The tests run the real `omni-dbt-batch` binary as a child process (so that it can be killed
 //! with `SIGKILL` or interrupted with `SIGINT`) against an in-process [`Sandbox`].
 //!
+//! Most tests start from a [`Scenario`]: a sandbox with rows written to an input file.
+//!
 //! ```no_run
-//! use omni_dbt_e2e::{cli, fast_sandbox, read_results, spread_rows, start_sandbox, write_csv};
+//! use omni_dbt_e2e::{assert_all_created, fast_sandbox, spread_rows, Scenario};
 //!
 //! # async fn demo() {
-//! let sandbox = start_sandbox(fast_sandbox()).await;
-//! let dir = tempfile::tempdir().unwrap();
 //! let rows = spread_rows(10, 2);
-//! let input = write_csv(dir.path(), "envs.csv", &rows);
-//! let out = cli().run_against(&sandbox, &input).unlimited_rate().run().await;
-//! assert_eq!(out.code, Some(0), "{}", out.all());
-//! let records = read_results(&dir.path().join("envs.results.csv"));
-//! assert_eq!(records.len(), 10);
+//! let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+//! scenario.run_unlimited(&[]).await.assert_code(0);
+//! assert_all_created(&scenario.records(), &rows, &scenario.snapshot());
 //! # }
 //! ```
 
@@ -28,7 +26,8 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use omni_dbt_sandbox::{ApiMethod, RateLimit, Sandbox, SandboxConfig, Snapshot};
+use omni_dbt_sandbox::{ApiMethod, FaultKind, RateLimit, Sandbox, SandboxConfig, Snapshot};
+use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -77,6 +76,14 @@ fn build_cli() -> PathBuf {
     if profile == "release" {
         build.arg("--release");
     }
+    // This process carries the variables cargo set for the tests crate. A build script that
+    // watches one of them (ring's reads `CARGO_MANIFEST_DIR`) would see it change between this
+    // build and a plain `cargo build`/`clippy`, and rebuild itself and all above it each time.
+    for (key, _) in std::env::vars_os() {
+        if set_by_cargo_for_this_crate(&key.to_string_lossy()) {
+            build.env_remove(&key);
+        }
+    }
     let output = build.output().expect("cargo can be run");
     assert!(
         output.status.success(),
@@ -88,6 +95,21 @@ fn build_cli() -> PathBuf {
         .join(format!("omni-dbt-batch{}", std::env::consts::EXE_SUFFIX));
     assert!(binary.is_file(), "no binary at {}", binary.display());
     binary
+}
+
+/// Whether cargo sets `key` for the crate under test (as opposed to a variable the user set to
+/// configure cargo itself, such as `CARGO_TARGET_DIR` or `CARGO_HOME`).
+fn set_by_cargo_for_this_crate(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            key,
+            "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        )
 }
 
 /// `release` when this test binary was built under `target/release`, else `debug`.
@@ -310,6 +332,15 @@ pub fn write_csv(dir: &Path, file_name: &str, rows: &[InputRow]) -> PathBuf {
 /// Writes the rows as JSONL to `dir/file_name`.
 pub fn write_jsonl(dir: &Path, file_name: &str, rows: &[InputRow]) -> PathBuf {
     write_file(dir, file_name, &jsonl_text(rows))
+}
+
+/// Copies `fixtures/<relative>` into `dir` under its file name and returns the copy's path, so
+/// that a run writes its results beside the copy, not into the repository.
+pub fn copy_fixture(dir: &Path, relative: &str) -> PathBuf {
+    let source = fixtures_dir().join(relative);
+    let copy = dir.join(source.file_name().expect("a fixture is a file"));
+    std::fs::copy(&source, &copy).unwrap();
+    copy
 }
 
 /// The default results path of an input: `<stem>.results.csv` beside it.
@@ -602,6 +633,86 @@ pub fn strip_ansi(text: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scenarios
+
+/// The setup most tests share: a started sandbox and an input file in a temporary directory.
+///
+/// The directory lives as long as the scenario, so the results and journal a run writes beside
+/// the input can be read after it.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The sandbox the CLI runs against.
+    pub sandbox: Sandbox,
+    /// The input file.
+    pub input: PathBuf,
+    dir: TempDir,
+}
+
+impl Scenario {
+    /// Starts a sandbox and writes `rows` to `envs.csv`.
+    pub async fn csv(config: SandboxConfig, rows: &[InputRow]) -> Self {
+        Self::with_input(config, |dir| write_csv(dir, "envs.csv", rows)).await
+    }
+
+    /// Starts a sandbox and writes `rows` to `envs.jsonl`.
+    pub async fn jsonl(config: SandboxConfig, rows: &[InputRow]) -> Self {
+        Self::with_input(config, |dir| write_jsonl(dir, "envs.jsonl", rows)).await
+    }
+
+    /// Starts a sandbox, then lets `write` put the input into the temporary directory and
+    /// return its path.
+    pub async fn with_input(config: SandboxConfig, write: impl FnOnce(&Path) -> PathBuf) -> Self {
+        let sandbox = start_sandbox(config).await;
+        let dir = tempfile::tempdir().unwrap();
+        let input = write(dir.path());
+        Self {
+            sandbox,
+            input,
+            dir,
+        }
+    }
+
+    /// The temporary directory that holds the input.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `run INPUT` against the sandbox (see [`Cli::run_against`]), with no rate chosen yet.
+    pub fn cli(&self) -> Cli {
+        cli().run_against(&self.sandbox, &self.input)
+    }
+
+    /// Runs the CLI to its end at an unlimited rate, with `extra` arguments.
+    pub async fn run_unlimited(&self, extra: &[&str]) -> RunOutput {
+        self.cli().unlimited_rate().args(extra).run().await
+    }
+
+    /// The default results path of the input.
+    pub fn results(&self) -> PathBuf {
+        default_results(&self.input)
+    }
+
+    /// Every record of the default results file, in file order.
+    pub fn records(&self) -> Vec<ResultRecord> {
+        read_results(&self.results())
+    }
+
+    /// The records of the default results file in row order, checking that rows 1..=n appear
+    /// exactly once each (see [`records_by_row`]).
+    pub fn records_in_row_order(&self, n: usize) -> Vec<ResultRecord> {
+        records_by_row(&self.records(), n)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// What the sandbox holds and has counted so far.
+    pub fn snapshot(&self) -> Snapshot {
+        self.sandbox.snapshot()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Results
 
 /// One record of a results file, fields as written.
@@ -750,12 +861,40 @@ pub fn assert_all_created(records: &[ResultRecord], rows: &[InputRow], snapshot:
             "row {} has the wrong key",
             record.row
         );
-        assert_eq!(record.status, "created", "row {}: {record:?}", record.row);
-        assert_eq!(
-            record.environment_id.as_deref(),
-            Some(sandbox_id(snapshot, row.connection_id, &row.name).as_str()),
-            "row {} maps to the wrong environment",
-            record.row
+        assert_created_as(record, snapshot, row.connection_id, &row.name);
+    }
+}
+
+/// Checks that `record` is `created` with the id of the sandbox's one environment named `name`
+/// in `connection`.
+pub fn assert_created_as(record: &ResultRecord, snapshot: &Snapshot, connection: Uuid, name: &str) {
+    assert_eq!(record.status, "created", "row {}: {record:?}", record.row);
+    assert_eq!(
+        record.environment_id.as_deref(),
+        Some(sandbox_id(snapshot, connection, name).as_str()),
+        "row {} maps to the wrong environment",
+        record.row
+    );
+}
+
+/// Checks the server's side of "each of `n` rows created once": `n` environments exist and
+/// exactly `n` creates were applied.
+pub fn assert_server_created_once_each(snapshot: &Snapshot, n: usize) {
+    assert_eq!(snapshot.environment_count(), n);
+    assert_eq!(
+        snapshot.creates_applied, n as u64,
+        "no create was applied twice"
+    );
+}
+
+/// Checks that the sandbox injected at least one fault of each kind, so that a clean run
+/// proves something about every one of them.
+pub fn assert_faults_injected(snapshot: &Snapshot, kinds: &[FaultKind]) {
+    for &kind in kinds {
+        assert!(
+            snapshot.faults_of(kind) > 0,
+            "no {kind} fault was injected: {:?}",
+            snapshot.faults
         );
     }
 }

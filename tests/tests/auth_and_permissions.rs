@@ -4,17 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use omni_dbt_e2e::*;
-use omni_dbt_sandbox::{ApiMethod, Sandbox, SeedConnection};
+use omni_dbt_sandbox::{ApiMethod, SeedConnection};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_token_aborts_with_exit_3_sends_no_create_and_skips_every_row() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let connections_count = 5;
     let rows = spread_rows(30, connections_count);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let out = scenario
+        .cli()
         .unlimited_rate()
         .env("OMNI_API_TOKEN", "not-the-sandbox-token")
         .run()
@@ -26,7 +24,7 @@ async fn a_wrong_token_aborts_with_exit_3_sends_no_create_and_skips_every_row() 
         out.all()
     );
 
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert_eq!(
         posts(&snapshot),
         0,
@@ -38,8 +36,7 @@ async fn a_wrong_token_aborts_with_exit_3_sends_no_create_and_skips_every_row() 
         snapshot.total_requests()
     );
     assert!(snapshot.requests_with(ApiMethod::Get, 401) >= 1);
-    let records = read_results(&default_results(&input));
-    for record in records_by_row(&records, rows.len()) {
+    for record in scenario.records_in_row_order(rows.len()) {
         assert_eq!(record.status, "skipped", "{record:?}");
         assert_eq!(record.error_kind.as_deref(), Some("aborted"), "{record:?}");
         assert_eq!(record.environment_id, None);
@@ -52,21 +49,14 @@ async fn rows_of_forbidden_and_missing_connections_fail_alone_and_others_are_cre
     let config = fast_sandbox()
         .with_connection(SeedConnection::without_dbt(forbidden))
         .with_connection(SeedConnection::missing(missing));
-    let sandbox = start_sandbox(config).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = rows_over(20, &[forbidden, missing, good_a, good_b]);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .run()
-        .await;
+    let scenario = Scenario::csv(config, &rows).await;
+    let out = scenario.run_unlimited(&[]).await;
     out.assert_code(1);
 
-    let snapshot = sandbox.snapshot();
-    let records = read_results(&default_results(&input));
+    let snapshot = scenario.snapshot();
     let mut created = 0;
-    for (record, row) in records_by_row(&records, rows.len()).into_iter().zip(&rows) {
+    for (record, row) in scenario.records_in_row_order(rows.len()).iter().zip(&rows) {
         let expected_kind = if row.connection_id == forbidden {
             Some("forbidden")
         } else if row.connection_id == missing {
@@ -82,11 +72,7 @@ async fn rows_of_forbidden_and_missing_connections_fail_alone_and_others_are_cre
             }
             None => {
                 created += 1;
-                assert_eq!(record.status, "created", "{record:?}");
-                assert_eq!(
-                    record.environment_id,
-                    Some(sandbox_id(&snapshot, row.connection_id, &row.name))
-                );
+                assert_created_as(record, &snapshot, row.connection_id, &row.name);
             }
         }
     }
@@ -103,18 +89,14 @@ async fn rows_of_forbidden_and_missing_connections_fail_alone_and_others_are_cre
 
 /// Runs `rows` rows of a connection that answers 403, one at a time with no listing (so each
 /// row's own create meets the 403 and the abort point is exact), under `--max-failures
-/// threshold`. Expects exit 3; returns the sandbox and one record per row.
-async fn run_forbidden_rows(rows: usize, threshold: &str) -> (Sandbox, Vec<ResultRecord>) {
+/// threshold`. Expects exit 3; returns the scenario and one record per row.
+async fn run_forbidden_rows(rows: usize, threshold: &str) -> (Scenario, Vec<ResultRecord>) {
     let forbidden = uuid::Uuid::new_v4();
-    let sandbox =
-        start_sandbox(fast_sandbox().with_connection(SeedConnection::without_dbt(forbidden))).await;
-    let dir = tempfile::tempdir().unwrap();
+    let config = fast_sandbox().with_connection(SeedConnection::without_dbt(forbidden));
     let rows = rows_over(rows, &[forbidden]);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args([
+    let scenario = Scenario::csv(config, &rows).await;
+    let out = scenario
+        .run_unlimited(&[
             "--existing",
             "ignore",
             "--concurrency",
@@ -122,21 +104,20 @@ async fn run_forbidden_rows(rows: usize, threshold: &str) -> (Sandbox, Vec<Resul
             "--max-failures",
             threshold,
         ])
-        .run()
         .await;
     out.assert_code(3);
-    let records = read_results(&default_results(&input));
+    let records = scenario.records();
     assert_eq!(
         records_by_row(&records, rows.len()).len(),
         rows.len(),
         "one record per row"
     );
-    (sandbox, records)
+    (scenario, records)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
-    let (sandbox, records) = run_forbidden_rows(20, "5").await;
+    let (scenario, records) = run_forbidden_rows(20, "5").await;
     let failed: Vec<_> = records.iter().filter(|r| r.status == "failed").collect();
     let skipped: Vec<_> = records.iter().filter(|r| r.status == "skipped").collect();
     assert_eq!(
@@ -161,7 +142,7 @@ async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
         last_failed < first_skipped,
         "rows after the abort are the skipped ones"
     );
-    let sent = posts(&sandbox.snapshot());
+    let sent = posts(&scenario.snapshot());
     assert!(
         (1..=failed.len() as u64).contains(&sent),
         "only failed rows were sent ({sent} creates), skipped rows never"
@@ -170,13 +151,11 @@ async fn max_failures_aborts_with_exit_3_and_skips_the_rows_after_the_abort() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_401_on_create_aborts_with_exit_3_and_skips_the_rows_not_sent() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(40, 2);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
     // `--existing ignore` skips the listing, so the first creates meet the 401.
-    let out = cli()
-        .run_against(&sandbox, &input)
+    let out = scenario
+        .cli()
         .unlimited_rate()
         .env("OMNI_API_TOKEN", "revoked-token")
         .args(["--existing", "ignore", "--concurrency", "4"])
@@ -185,15 +164,14 @@ async fn a_401_on_create_aborts_with_exit_3_and_skips_the_rows_not_sent() {
     out.assert_code(3);
     assert!(out.mentions("401"), "{}", out.all());
 
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     let sent = posts(&snapshot);
     assert!(
         (1..=4).contains(&sent),
         "at most the creates in flight were sent ({sent})"
     );
     assert_eq!(snapshot.environment_count(), 0);
-    let records = read_results(&default_results(&input));
-    let records = records_by_row(&records, rows.len());
+    let records = scenario.records_in_row_order(rows.len());
     let mut skipped = 0;
     for record in records {
         match record.status.as_str() {
@@ -211,7 +189,7 @@ async fn a_401_on_create_aborts_with_exit_3_and_skips_the_rows_not_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_max_failures_percentage_aborts_once_that_share_of_rows_has_failed() {
     // 40 rows, all forbidden: 25% is 10 rows, so the 11th failure aborts.
-    let (_sandbox, records) = run_forbidden_rows(40, "25%").await;
+    let (_scenario, records) = run_forbidden_rows(40, "25%").await;
     let failed = records.iter().filter(|r| r.status == "failed").count();
     let skipped = records
         .iter()

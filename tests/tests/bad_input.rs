@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use omni_dbt_e2e::*;
+use omni_dbt_sandbox::Sandbox;
 
 /// Every file of `fixtures/bad/` and the line its first problem is on.
 const BAD_FIXTURES: [(&str, u64); 14] = [
@@ -27,9 +28,7 @@ const BAD_FIXTURES: [(&str, u64); 14] = [
 
 /// Copies a bad fixture into `dir` (so nothing is written into the repository).
 fn copy_bad(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::copy(fixtures_dir().join("bad").join(name), &path).unwrap();
-    path
+    copy_fixture(dir, &format!("bad/{name}"))
 }
 
 fn assert_names_file_and_line(out: &RunOutput, path: &Path, line: u64) {
@@ -94,22 +93,14 @@ async fn run_rejects_every_bad_fixture_with_exit_2_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn skip_invalid_creates_the_valid_rows_and_records_the_invalid_one_with_exit_1() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let mut rows = spread_rows(6, 2);
     rows[3].target_schema = "   ".to_owned();
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .arg("--skip-invalid")
-        .run()
-        .await;
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let out = scenario.run_unlimited(&["--skip-invalid"]).await;
     out.assert_code(1);
 
-    let snapshot = sandbox.snapshot();
-    let records = read_results(&default_results(&input));
-    for (record, row) in records_by_row(&records, rows.len()).into_iter().zip(&rows) {
+    let snapshot = scenario.snapshot();
+    for (record, row) in scenario.records_in_row_order(rows.len()).iter().zip(&rows) {
         if record.row == 4 {
             assert_eq!(record.status, "invalid", "{record:?}");
             assert_eq!(record.error_kind.as_deref(), Some("validation"));
@@ -123,11 +114,7 @@ async fn skip_invalid_creates_the_valid_rows_and_records_the_invalid_one_with_ex
                 "{record:?}"
             );
         } else {
-            assert_eq!(record.status, "created", "{record:?}");
-            assert_eq!(
-                record.environment_id,
-                Some(sandbox_id(&snapshot, row.connection_id, &row.name))
-            );
+            assert_created_as(record, &snapshot, row.connection_id, &row.name);
         }
     }
     assert_eq!(posts(&snapshot), 5, "the invalid row is never sent");
@@ -139,36 +126,31 @@ async fn skip_invalid_creates_the_valid_rows_and_records_the_invalid_one_with_ex
     );
 }
 
-/// A completed run of `rows` written to `dir/envs.csv`; returns the input path.
-async fn completed_run(
-    sandbox: &omni_dbt_sandbox::Sandbox,
-    dir: &Path,
-    rows: &[InputRow],
-) -> PathBuf {
-    let input = write_csv(dir, "envs.csv", rows);
-    cli()
-        .run_against(sandbox, &input)
+/// A scenario of `rows` whose run has completed (exit 0), leaving its results file.
+async fn completed_run(rows: &[InputRow]) -> Scenario {
+    let scenario = Scenario::csv(fast_sandbox(), rows).await;
+    scenario.run_unlimited(&[]).await.assert_code(0);
+    scenario
+}
+
+/// Runs the completed scenario's input again, plainly, against a fresh sandbox (so that any
+/// request the refused run made would show in that sandbox's counters).
+async fn run_again_on_a_fresh_sandbox(completed: &Scenario) -> (Sandbox, RunOutput) {
+    let fresh = start_sandbox(fast_sandbox()).await;
+    let out = cli()
+        .run_against(&fresh, &completed.input)
         .unlimited_rate()
         .run()
-        .await
-        .assert_code(0);
-    input
+        .await;
+    (fresh, out)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_existing_results_file_is_refused_without_resume_or_force_naming_both() {
-    let first = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(5, 1);
-    let input = completed_run(&first, dir.path(), &rows).await;
-    let before = std::fs::read(default_results(&input)).unwrap();
+    let first = completed_run(&spread_rows(5, 1)).await;
+    let before = std::fs::read(first.results()).unwrap();
 
-    let second = start_sandbox(fast_sandbox()).await;
-    let out = cli()
-        .run_against(&second, &input)
-        .unlimited_rate()
-        .run()
-        .await;
+    let (second, out) = run_again_on_a_fresh_sandbox(&first).await;
     out.assert_code(2);
     assert!(
         out.stderr.contains("--resume") && out.stderr.contains("--force"),
@@ -176,7 +158,7 @@ async fn an_existing_results_file_is_refused_without_resume_or_force_naming_both
         out.all()
     );
     assert_eq!(
-        std::fs::read(default_results(&input)).unwrap(),
+        std::fs::read(first.results()).unwrap(),
         before,
         "the file is untouched"
     );
@@ -185,16 +167,9 @@ async fn an_existing_results_file_is_refused_without_resume_or_force_naming_both
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_existing_results_file_is_refused_before_any_request() {
-    let first = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let input = completed_run(&first, dir.path(), &spread_rows(5, 1)).await;
+    let first = completed_run(&spread_rows(5, 1)).await;
 
-    let second = start_sandbox(fast_sandbox()).await;
-    let out = cli()
-        .run_against(&second, &input)
-        .unlimited_rate()
-        .run()
-        .await;
+    let (second, out) = run_again_on_a_fresh_sandbox(&first).await;
     out.assert_code(2);
     assert_eq!(
         second.snapshot().total_requests(),
@@ -205,26 +180,18 @@ async fn an_existing_results_file_is_refused_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn force_starts_a_new_results_file_and_finds_the_rows_already_created() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(5, 1);
-    let input = completed_run(&sandbox, dir.path(), &rows).await;
-    let first = read_results(&default_results(&input));
+    let scenario = completed_run(&rows).await;
+    let first = scenario.records();
 
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .arg("--force")
-        .run()
-        .await;
+    let out = scenario.run_unlimited(&["--force"]).await;
     out.assert_code(0);
-    let second = read_results(&default_results(&input));
-    let second = records_by_row(&second, rows.len());
-    for (old, new) in first.iter().zip(second) {
+    let second = scenario.records_in_row_order(rows.len());
+    for (old, new) in first.iter().zip(&second) {
         assert_eq!(new.status, "exists", "{new:?}");
         assert_eq!(new.environment_id, old.environment_id);
     }
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert_eq!(
         posts(&snapshot),
         rows.len() as u64,
@@ -236,20 +203,13 @@ async fn force_starts_a_new_results_file_and_finds_the_rows_already_created() {
 /// Completes a run of five rows, changes one with `edit`, and checks that `--resume` refuses
 /// with exit 2, names `line`, and sends nothing.
 async fn assert_resume_refuses_the_edited_row(edit: impl FnOnce(&mut [InputRow]), line: u64) {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let mut rows = spread_rows(5, 1);
-    let input = completed_run(&sandbox, dir.path(), &rows).await;
-    let requests_before = sandbox.snapshot().total_requests();
+    let scenario = completed_run(&rows).await;
+    let requests_before = scenario.snapshot().total_requests();
 
     edit(&mut rows);
-    write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .arg("--resume")
-        .run()
-        .await;
+    write_csv(scenario.dir(), "envs.csv", &rows);
+    let out = scenario.run_unlimited(&["--resume"]).await;
     out.assert_code(2);
     assert!(
         out.stderr.contains(&format!("line {line}"))
@@ -258,7 +218,7 @@ async fn assert_resume_refuses_the_edited_row(edit: impl FnOnce(&mut [InputRow])
         out.all()
     );
     assert_eq!(
-        sandbox.snapshot().total_requests(),
+        scenario.snapshot().total_requests(),
         requests_before,
         "nothing is sent"
     );
@@ -279,24 +239,16 @@ async fn resume_refuses_a_renamed_row_naming_its_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_lists_but_sends_no_create_and_writes_no_results_file() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(10, 2);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .arg("--dry-run")
-        .run()
-        .await;
+    let scenario = Scenario::csv(fast_sandbox(), &spread_rows(10, 2)).await;
+    let out = scenario.run_unlimited(&["--dry-run"]).await;
     out.assert_code(0);
     assert!(out.stdout.contains("would create"), "{}", out.all());
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert_eq!(posts(&snapshot), 0);
     assert_eq!(snapshot.environment_count(), 0);
     assert!(
-        !default_results(&input).exists(),
+        !scenario.results().exists(),
         "a dry run writes no results file"
     );
-    assert!(!journal_of(&default_results(&input)).exists());
+    assert!(!journal_of(&scenario.results()).exists());
 }

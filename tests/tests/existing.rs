@@ -40,42 +40,34 @@ fn seeded_id(snapshot: &Snapshot, connection: Uuid, name: &str) -> String {
     sandbox_id(snapshot, connection, name)
 }
 
-async fn setup() -> (omni_dbt_sandbox::Sandbox, Uuid, Snapshot, tempfile::TempDir) {
-    let connection = Uuid::new_v4();
-    let sandbox =
-        start_sandbox(fast_sandbox().with_connection(seeded_connection(connection))).await;
-    let before = sandbox.snapshot();
+/// A sandbox whose `connection` holds the seeded environments, and `rows` written as input;
+/// also returns the snapshot taken before any run.
+async fn seeded_scenario(connection: Uuid, rows: &[InputRow]) -> (Scenario, Snapshot) {
+    let config = fast_sandbox().with_connection(seeded_connection(connection));
+    let scenario = Scenario::csv(config, rows).await;
+    let before = scenario.snapshot();
     assert_eq!(before.environments_in(connection).len(), SEEDED);
-    (sandbox, connection, before, tempfile::tempdir().unwrap())
+    (scenario, before)
 }
 
 /// Checks the new rows (after the repeated ones) were created and mapped.
-fn assert_new_rows_created(records: &[&ResultRecord], connection: Uuid, snapshot: &Snapshot) {
+fn assert_new_rows_created(records: &[ResultRecord], connection: Uuid, snapshot: &Snapshot) {
     for record in &records[REPEATED.len()..] {
-        assert_eq!(record.status, "created", "{record:?}");
-        assert_eq!(
-            record.environment_id.as_deref(),
-            Some(sandbox_id(snapshot, connection, &record.name).as_str())
-        );
+        assert_created_as(record, snapshot, connection, &record.name);
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_names_beyond_the_first_page_are_recorded_exists_with_their_ids_and_not_duplicated(
 ) {
-    let (sandbox, connection, before, dir) = setup().await;
+    let connection = Uuid::new_v4();
     let rows = input_rows(connection, seeded_schema);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .run()
-        .await;
+    let (scenario, before) = seeded_scenario(connection, &rows).await;
+    let out = scenario.run_unlimited(&[]).await;
     out.assert_code(0);
 
-    let after = sandbox.snapshot();
-    let records = read_results(&default_results(&input));
-    let records = records_by_row(&records, rows.len());
+    let after = scenario.snapshot();
+    let records = scenario.records_in_row_order(rows.len());
     for (record, name) in records.iter().zip(REPEATED) {
         assert_eq!(record.name, name);
         assert_eq!(record.status, "exists", "{record:?}");
@@ -100,20 +92,14 @@ async fn existing_names_beyond_the_first_page_are_recorded_exists_with_their_ids
 
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_fail_records_existing_names_as_failed_exists_and_exits_1() {
-    let (sandbox, connection, _before, dir) = setup().await;
+    let connection = Uuid::new_v4();
     let rows = input_rows(connection, seeded_schema);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args(["--existing", "fail"])
-        .run()
-        .await;
+    let (scenario, _before) = seeded_scenario(connection, &rows).await;
+    let out = scenario.run_unlimited(&["--existing", "fail"]).await;
     out.assert_code(1);
 
-    let after = sandbox.snapshot();
-    let records = read_results(&default_results(&input));
-    let records = records_by_row(&records, rows.len());
+    let after = scenario.snapshot();
+    let records = scenario.records_in_row_order(rows.len());
     for (record, name) in records.iter().zip(REPEATED) {
         assert_eq!(record.name, name);
         assert_eq!(record.status, "failed", "{record:?}");
@@ -127,7 +113,7 @@ async fn existing_fail_records_existing_names_as_failed_exists_and_exits_1() {
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_update_changes_differing_environments_in_place_and_leaves_matching_ones_unchanged(
 ) {
-    let (sandbox, connection, before, dir) = setup().await;
+    let connection = Uuid::new_v4();
     // The first two repeated names get a new schema; the third matches its seeded environment.
     let changed = &REPEATED[..2];
     let rows = input_rows(connection, |name| {
@@ -137,18 +123,12 @@ async fn existing_update_changes_differing_environments_in_place_and_leaves_matc
             seeded_schema(name)
         }
     });
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args(["--existing", "update"])
-        .run()
-        .await;
+    let (scenario, before) = seeded_scenario(connection, &rows).await;
+    let out = scenario.run_unlimited(&["--existing", "update"]).await;
     out.assert_code(0);
 
-    let after = sandbox.snapshot();
-    let records = read_results(&default_results(&input));
-    let records = records_by_row(&records, rows.len());
+    let after = scenario.snapshot();
+    let records = scenario.records_in_row_order(rows.len());
     for (record, name) in records.iter().zip(REPEATED) {
         let id = seeded_id(&before, connection, name);
         assert_eq!(

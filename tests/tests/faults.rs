@@ -15,43 +15,30 @@ async fn every_row_is_created_exactly_once_despite_a_mix_of_injected_faults() {
     let config = fast_sandbox()
         .with_faults(FAULT_MIX.parse().unwrap())
         .with_seed(7);
-    let sandbox = start_sandbox(config).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(300, 10);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args(["--max-attempts", "10", "--timeout", "5s"])
-        .run()
+    let scenario = Scenario::csv(config, &rows).await;
+    let out = scenario
+        .run_unlimited(&["--max-attempts", "10", "--timeout", "5s"])
         .await;
     out.assert_code(0);
 
-    let snapshot = sandbox.snapshot();
-    let records = read_results(&default_results(&input));
+    let snapshot = scenario.snapshot();
+    let records = scenario.records();
     assert_all_created(&records, &rows, &snapshot);
-    assert_eq!(snapshot.environment_count(), rows.len());
-    assert_eq!(
-        snapshot.creates_applied,
-        rows.len() as u64,
-        "no create was applied twice"
+    assert_server_created_once_each(&snapshot, rows.len());
+    assert_faults_injected(
+        &snapshot,
+        &[
+            FaultKind::Status500,
+            FaultKind::Status502,
+            FaultKind::Status503,
+            FaultKind::TooManyRequests,
+            FaultKind::Commit500,
+            FaultKind::Commit503,
+            FaultKind::Drop,
+            FaultKind::CommitDrop,
+        ],
     );
-    for kind in [
-        FaultKind::Status500,
-        FaultKind::Status502,
-        FaultKind::Status503,
-        FaultKind::TooManyRequests,
-        FaultKind::Commit500,
-        FaultKind::Commit503,
-        FaultKind::Drop,
-        FaultKind::CommitDrop,
-    ] {
-        assert!(
-            snapshot.faults_of(kind) > 0,
-            "no {kind} fault was injected: {:?}",
-            snapshot.faults
-        );
-    }
     assert!(
         records.iter().any(|r| r.attempts.unwrap_or(0) > 1),
         "some rows needed more than one request"
@@ -63,25 +50,19 @@ async fn creates_whose_response_outlives_the_timeout_are_adopted_not_duplicated(
     let config = fast_sandbox()
         .with_faults("post:commit-slow=0.15:3s".parse().unwrap())
         .with_seed(11);
-    let sandbox = start_sandbox(config).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(60, 4);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args(["--timeout", "1s", "--concurrency", "16"])
-        .run()
+    let scenario = Scenario::csv(config, &rows).await;
+    let out = scenario
+        .run_unlimited(&["--timeout", "1s", "--concurrency", "16"])
         .await;
     out.assert_code(0);
 
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert!(
         snapshot.faults_of(FaultKind::CommitSlow) > 0,
         "{:?}",
         snapshot.faults
     );
-    assert_all_created(&read_results(&default_results(&input)), &rows, &snapshot);
-    assert_eq!(snapshot.environment_count(), rows.len());
-    assert_eq!(snapshot.creates_applied, rows.len() as u64);
+    assert_all_created(&scenario.records(), &rows, &snapshot);
+    assert_server_created_once_each(&snapshot, rows.len());
 }

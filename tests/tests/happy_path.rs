@@ -30,52 +30,46 @@ async fn check_created(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn csv_rows_are_each_created_once_with_the_sandbox_ids() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(ROWS, CONNECTIONS);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let run = cli().run_against(&sandbox, &input).unlimited_rate();
-    check_created(&rows, run, &default_results(&input), &sandbox).await;
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let run = scenario.cli().unlimited_rate();
+    check_created(&rows, run, &scenario.results(), &scenario.sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn jsonl_rows_are_each_created_once_with_the_sandbox_ids() {
+    let rows = spread_rows(ROWS, CONNECTIONS);
+    let scenario = Scenario::jsonl(fast_sandbox(), &rows).await;
+    let run = scenario.cli().unlimited_rate();
+    let results = scenario.dir().join("envs.results.csv");
+    check_created(&rows, run, &results, &scenario.sandbox).await;
+}
+
+/// Feeds the rows, as `text` writes them, to `run -` with `format_args` and an explicit
+/// `--results`, and checks them with [`check_created`].
+async fn stdin_is_created(text: fn(&[InputRow]) -> String, format_args: &[&str]) {
     let sandbox = start_sandbox(fast_sandbox()).await;
     let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(ROWS, CONNECTIONS);
-    let input = write_jsonl(dir.path(), "envs.jsonl", &rows);
-    let run = cli().run_against(&sandbox, &input).unlimited_rate();
-    check_created(&rows, run, &dir.path().join("envs.results.csv"), &sandbox).await;
+    let results = dir.path().join("out.results.csv");
+    let run = cli()
+        .run_against(&sandbox, "-")
+        .unlimited_rate()
+        .args(format_args)
+        .arg("--results")
+        .arg(&results)
+        .stdin(text(&rows));
+    check_created(&rows, run, &results, &sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn csv_from_stdin_with_an_explicit_format_is_created() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(ROWS, CONNECTIONS);
-    let results = dir.path().join("out.results.csv");
-    let run = cli()
-        .run_against(&sandbox, "-")
-        .unlimited_rate()
-        .args(["--format", "csv", "--results"])
-        .arg(&results)
-        .stdin(csv_text(&rows));
-    check_created(&rows, run, &results, &sandbox).await;
+    stdin_is_created(csv_text, &["--format", "csv"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn jsonl_from_stdin_is_sniffed_and_created() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(ROWS, CONNECTIONS);
-    let results = dir.path().join("out.results.csv");
-    let run = cli()
-        .run_against(&sandbox, "-")
-        .unlimited_rate()
-        .arg("--results")
-        .arg(&results)
-        .stdin(jsonl_text(&rows));
-    check_created(&rows, run, &results, &sandbox).await;
+    stdin_is_created(jsonl_text, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -100,28 +94,16 @@ fn keys_of(records: &[ResultRecord]) -> Vec<(uuid::Uuid, String)> {
 }
 
 async fn fixture_is_created(file_name: &str, expected_rows: usize) {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join(file_name);
-    std::fs::copy(fixtures_dir().join(file_name), &input).unwrap();
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .run()
-        .await;
-    out.assert_code(0);
-    let records = read_results(&default_results(&input));
-    let snapshot = sandbox.snapshot();
+    let scenario = Scenario::with_input(fast_sandbox(), |dir| copy_fixture(dir, file_name)).await;
+    scenario.run_unlimited(&[]).await.assert_code(0);
+    let records = scenario.records();
+    let snapshot = scenario.snapshot();
     records_by_row(&records, expected_rows);
     assert_eq!(snapshot.duplicates_created, 0);
     assert_eq!(posts(&snapshot), expected_rows as u64);
     assert_eq!(snapshot.environment_count(), expected_rows);
     for (record, (connection, name)) in records.iter().zip(keys_of(&records)) {
-        assert_eq!(record.status, "created", "{record:?}");
-        assert_eq!(
-            record.environment_id.as_deref(),
-            Some(sandbox_id(&snapshot, connection, &name).as_str())
-        );
+        assert_created_as(record, &snapshot, connection, &name);
     }
 }
 
@@ -148,17 +130,15 @@ async fn the_jsonl_fixture_is_created_in_full() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_jsonl_results_path_gets_one_json_record_per_row() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(20, 2);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let results = dir.path().join("out.jsonl");
-    let run = cli()
-        .run_against(&sandbox, &input)
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let results = scenario.dir().join("out.jsonl");
+    let run = scenario
+        .cli()
         .unlimited_rate()
         .arg("--results")
         .arg(&results);
-    check_created(&rows, run, &results, &sandbox).await;
+    check_created(&rows, run, &results, &scenario.sandbox).await;
     let text = std::fs::read_to_string(&results).unwrap();
     assert_eq!(
         text.lines().count(),
@@ -166,20 +146,17 @@ async fn a_jsonl_results_path_gets_one_json_record_per_row() {
         "no header, one line per row"
     );
     assert!(
-        !default_results(&input).exists(),
+        !scenario.results().exists(),
         "only the requested file is written"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_summary_json_counts_every_row_and_carries_the_exit_code() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(12, 3);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let summary_path = dir.path().join("summary.json");
-    let out = cli()
-        .run_against(&sandbox, &input)
+    let scenario = Scenario::csv(fast_sandbox(), &spread_rows(12, 3)).await;
+    let summary_path = scenario.dir().join("summary.json");
+    let out = scenario
+        .cli()
         .unlimited_rate()
         .arg("--summary-json")
         .arg(&summary_path)
@@ -194,7 +171,7 @@ async fn the_summary_json_counts_every_row_and_carries_the_exit_code() {
     assert_eq!(summary["rows"], 12);
     assert_eq!(summary["counts"]["created"], 12);
     assert_eq!(summary["counts"]["failed"], 0);
-    assert_eq!(summary["requests"], sandbox.snapshot().total_requests());
+    assert_eq!(summary["requests"], scenario.snapshot().total_requests());
     assert!(summary["results_path"]
         .as_str()
         .unwrap()

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use omni_dbt_e2e::*;
-use omni_dbt_sandbox::{RateLimit, Sandbox, SandboxConfig};
+use omni_dbt_sandbox::{RateLimit, SandboxConfig};
 
 const KEY_ONE: &str = "e2e-key-one-0f3a";
 const KEY_TWO: &str = "e2e-key-two-9c1b";
@@ -16,10 +16,10 @@ fn two_key_sandbox() -> SandboxConfig {
         .with_rate_limit(RateLimit::Unlimited)
 }
 
-/// Runs `input` with `--token-env KEY_ONE --token-env KEY_TWO`, the second set to `second`.
-async fn run_with_two_keys(sandbox: &Sandbox, input: &std::path::Path, second: &str) -> RunOutput {
-    cli()
-        .run_against(sandbox, input)
+/// Runs the scenario with `--token-env KEY_ONE --token-env KEY_TWO`, the second set to `second`.
+async fn run_with_two_keys(scenario: &Scenario, second: &str) -> RunOutput {
+    scenario
+        .cli()
         .unlimited_rate()
         .args(["--token-env", "KEY_ONE", "--token-env", "KEY_TWO"])
         .env("KEY_ONE", KEY_ONE)
@@ -30,28 +30,19 @@ async fn run_with_two_keys(sandbox: &Sandbox, input: &std::path::Path, second: &
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_accepted_keys_create_every_row_once() {
-    let sandbox = start_sandbox(two_key_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(40, 4);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = run_with_two_keys(&sandbox, &input, KEY_TWO).await;
+    let scenario = Scenario::csv(two_key_sandbox(), &rows).await;
+    let out = run_with_two_keys(&scenario, KEY_TWO).await;
     out.assert_code(0);
-    assert_all_created(
-        &read_results(&default_results(&input)),
-        &rows,
-        &sandbox.snapshot(),
-    );
+    assert_all_created(&scenario.records(), &rows, &scenario.snapshot());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_second_key_is_really_used_a_wrong_one_aborts_the_run() {
     // Connections are listed round-robin over the keys, so with two connections the second key
     // sends a request for sure: a wrong second key must end the run with exit 3.
-    let sandbox = start_sandbox(two_key_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(10, 2);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = run_with_two_keys(&sandbox, &input, "e2e-key-revoked").await;
+    let scenario = Scenario::csv(two_key_sandbox(), &spread_rows(10, 2)).await;
+    let out = run_with_two_keys(&scenario, "e2e-key-revoked").await;
     out.assert_code(3);
     assert!(out.mentions("401"), "{}", out.all());
     assert!(
@@ -63,16 +54,14 @@ async fn the_second_key_is_really_used_a_wrong_one_aborts_the_run() {
         !out.mentions("e2e-key-revoked"),
         "the token itself is never shown"
     );
-    assert_eq!(posts(&sandbox.snapshot()), 0);
+    assert_eq!(posts(&scenario.snapshot()), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_variable_that_is_not_set_is_a_usage_error_naming_it() {
-    let sandbox = start_sandbox(two_key_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_csv(dir.path(), "envs.csv", &spread_rows(3, 1));
-    let out = cli()
-        .run_against(&sandbox, &input)
+    let scenario = Scenario::csv(two_key_sandbox(), &spread_rows(3, 1)).await;
+    let out = scenario
+        .cli()
         .args([
             "--token-env",
             "KEY_ONE",
@@ -84,5 +73,5 @@ async fn a_key_variable_that_is_not_set_is_a_usage_error_naming_it() {
         .await;
     out.assert_code(2);
     assert!(out.mentions("KEY_NOT_SET_ANYWHERE"), "{}", out.all());
-    assert_eq!(sandbox.snapshot().total_requests(), 0);
+    assert_eq!(scenario.snapshot().total_requests(), 0);
 }

@@ -3,10 +3,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
 use omni_dbt_e2e::*;
-use omni_dbt_sandbox::Sandbox;
 
 const ROWS: usize = 400;
 
@@ -14,16 +11,11 @@ const ROWS: usize = 400;
 /// records are in the results file (at once when 0), then resumes it and checks that every row
 /// was created exactly once and that the resumed run did not re-create finished rows.
 async fn kill_then_resume(kill_after: usize) {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(ROWS, 8);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let results = default_results(&input);
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let results = scenario.results();
 
-    let mut running = cli()
-        .run_against(&sandbox, &input)
-        .args(["--rate", "1200/min"])
-        .spawn();
+    let mut running = scenario.cli().args(["--rate", "1200/min"]).spawn();
     if kill_after > 0 {
         let seen = running.wait_for_records(&results, kill_after).await;
         assert!(
@@ -44,13 +36,12 @@ async fn kill_then_resume(kill_after: usize) {
         "the kill came before the end ({finished_before} records)"
     );
 
-    let posts_before = posts(&sandbox.snapshot());
-    resume_to_completion(&sandbox, &input).await;
+    let posts_before = posts(&scenario.snapshot());
+    resume_to_completion(&scenario).await;
 
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert_all_created(&read_results(&results), &rows, &snapshot);
-    assert_eq!(snapshot.environment_count(), ROWS);
-    assert_eq!(snapshot.creates_applied, ROWS as u64);
+    assert_server_created_once_each(&snapshot, ROWS);
     let resumed_posts = posts(&snapshot) - posts_before;
     assert!(
         resumed_posts <= (ROWS - finished_before) as u64,
@@ -63,14 +54,8 @@ async fn kill_then_resume(kill_after: usize) {
     );
 }
 
-async fn resume_to_completion(sandbox: &Sandbox, input: &Path) {
-    cli()
-        .run_against(sandbox, input)
-        .unlimited_rate()
-        .arg("--resume")
-        .run()
-        .await
-        .assert_code(0);
+async fn resume_to_completion(scenario: &Scenario) {
+    scenario.run_unlimited(&["--resume"]).await.assert_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,14 +91,12 @@ async fn sigterm_exits_130_records_unstarted_rows_interrupted_and_resume_complet
 /// Starts a 200-row run at 600/min, sends it `stop` after 10 records, and checks: exit 130,
 /// every row recorded (unstarted ones `skipped`/`interrupted`), then `--resume` completes.
 async fn stop_then_resume(stop: fn(&Running)) {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(200, 4);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let results = default_results(&input);
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let results = scenario.results();
 
-    let mut running = cli()
-        .run_against(&sandbox, &input)
+    let mut running = scenario
+        .cli()
         .args(["--rate", "600/min", "--grace", "5s"])
         .spawn();
     running.wait_for_records(&results, 10).await;
@@ -136,8 +119,8 @@ async fn stop_then_resume(stop: fn(&Running)) {
         assert_eq!(record.status, "created", "{record:?}");
     }
 
-    resume_to_completion(&sandbox, &input).await;
-    let snapshot = sandbox.snapshot();
+    resume_to_completion(&scenario).await;
+    let snapshot = scenario.snapshot();
     assert_all_created(&read_results(&results), &rows, &snapshot);
     assert_eq!(snapshot.creates_applied, rows.len() as u64);
 }
@@ -149,14 +132,12 @@ async fn creates_abandoned_after_the_grace_period_are_adopted_by_resume_not_dupl
     let config = fast_sandbox()
         .with_faults("post:commit-slow=0.5:5s".parse().unwrap())
         .with_seed(3);
-    let sandbox = start_sandbox(config).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(40, 2);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let results = default_results(&input);
+    let scenario = Scenario::csv(config, &rows).await;
+    let results = scenario.results();
 
-    let mut running = cli()
-        .run_against(&sandbox, &input)
+    let mut running = scenario
+        .cli()
         .unlimited_rate()
         .args(["--concurrency", "4", "--grace", "50ms"])
         .spawn();
@@ -166,18 +147,17 @@ async fn creates_abandoned_after_the_grace_period_are_adopted_by_resume_not_dupl
     let interrupted = read_results(&results);
     records_by_row(&interrupted, rows.len());
     let created_before = interrupted.iter().filter(|r| r.status == "created").count();
-    let applied = sandbox.snapshot().creates_applied as usize;
+    let applied = scenario.snapshot().creates_applied as usize;
     assert!(
         applied > created_before,
         "some applied creates were abandoned in flight ({applied} applied, {created_before} recorded created)"
     );
 
-    resume_to_completion(&sandbox, &input).await;
-    let snapshot = sandbox.snapshot();
+    resume_to_completion(&scenario).await;
+    let snapshot = scenario.snapshot();
     assert_eq!(snapshot.duplicates_created, 0, "{:?}", snapshot.duplicates);
     assert_eq!(snapshot.creates_applied, rows.len() as u64);
-    let records = read_results(&results);
-    for (record, row) in records_by_row(&records, rows.len()).into_iter().zip(&rows) {
+    for (record, row) in scenario.records_in_row_order(rows.len()).iter().zip(&rows) {
         assert!(
             record.status == "created" || record.status == "exists",
             "{record:?}"

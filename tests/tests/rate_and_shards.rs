@@ -7,27 +7,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use omni_dbt_e2e::*;
-use omni_dbt_sandbox::RateLimit;
+use omni_dbt_sandbox::{RateLimit, Snapshot};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_at_the_server_rate_gets_no_429_and_takes_as_long_as_the_rate_requires() {
-    let sandbox = start_sandbox(fast_sandbox().with_rate_limit(RateLimit::per_minute(600))).await;
-    let dir = tempfile::tempdir().unwrap();
+    let config = fast_sandbox().with_rate_limit(RateLimit::per_minute(600));
     let rows = spread_rows(60, 3);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .args(["--rate", "600/min"])
-        .run()
-        .await;
+    let scenario = Scenario::csv(config, &rows).await;
+    let out = scenario.cli().args(["--rate", "600/min"]).run().await;
     out.assert_code(0);
 
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert_eq!(
         snapshot.rate_limited, 0,
         "the runner never went over the limit"
     );
-    assert_all_created(&read_results(&default_results(&input)), &rows, &snapshot);
+    assert_all_created(&scenario.records(), &rows, &snapshot);
     // 600/min is one request per 100 ms: n requests need at least (n - 1) * 100 ms.
     let requests = snapshot.total_requests();
     assert!(requests >= rows.len() as u64);
@@ -39,35 +34,37 @@ async fn a_run_at_the_server_rate_gets_no_429_and_takes_as_long_as_the_rate_requ
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_server_limit_below_the_runner_rate_is_absorbed_by_backoff_without_losing_rows() {
-    // 20 requests per second per token; the runner sends as fast as it can.
-    let limit: RateLimit = "20/s".parse().unwrap();
-    let sandbox = start_sandbox(fast_sandbox().with_rate_limit(limit)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(60, 3);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args([
-            "--backoff-initial",
-            "200ms",
-            "--backoff-max",
-            "1s",
-            "--max-attempts",
-            "20",
-        ])
-        .run()
-        .await;
+/// Runs `rows` at an unlimited rate with `extra` arguments against a sandbox that allows
+/// `limit`, and checks that the run completes, the server limit was actually hit, and every row
+/// was still created. Returns the sandbox's final snapshot.
+async fn assert_server_limit_absorbed(limit: &str, rows: &[InputRow], extra: &[&str]) -> Snapshot {
+    let limit: RateLimit = limit.parse().unwrap();
+    let scenario = Scenario::csv(fast_sandbox().with_rate_limit(limit), rows).await;
+    let out = scenario.run_unlimited(extra).await;
     out.assert_code(0);
 
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert!(
         snapshot.rate_limited > 0,
         "the server limit was actually hit"
     );
-    assert_all_created(&read_results(&default_results(&input)), &rows, &snapshot);
+    assert_all_created(&scenario.records(), rows, &snapshot);
+    snapshot
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_limit_below_the_runner_rate_is_absorbed_by_backoff_without_losing_rows() {
+    // 20 requests per second per token; the runner sends as fast as it can.
+    let rows = spread_rows(60, 3);
+    let backoff = [
+        "--backoff-initial",
+        "200ms",
+        "--backoff-max",
+        "1s",
+        "--max-attempts",
+        "20",
+    ];
+    let snapshot = assert_server_limit_absorbed("20/s", &rows, &backoff).await;
     assert_eq!(snapshot.creates_applied, rows.len() as u64);
 }
 
@@ -76,36 +73,18 @@ async fn a_rate_limit_window_longer_than_all_retries_does_not_exhaust_the_attemp
     // 5 requests per 1-second window, and retry delays of at most 50 ms: six attempts of a row
     // are spent in a quarter of a window. 429s do not count against --max-attempts (they go on
     // within the request's time budget), so every row still gets through, at the server's pace.
-    let limit: RateLimit = "5/s".parse().unwrap();
-    let sandbox = start_sandbox(fast_sandbox().with_rate_limit(limit)).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(20, 2);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let out = cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .args(["--max-attempts", "6", "--concurrency", "4"])
-        .run()
-        .await;
-    out.assert_code(0);
-
-    let snapshot = sandbox.snapshot();
-    assert!(
-        snapshot.rate_limited > 0,
-        "the server limit was actually hit"
-    );
-    assert_all_created(&read_results(&default_results(&input)), &rows, &snapshot);
+    let attempts = ["--max-attempts", "6", "--concurrency", "4"];
+    assert_server_limit_absorbed("5/s", &rows, &attempts).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_shards_together_create_every_row_once_and_keep_each_connection_in_one_shard() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(60, 12);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
     let shard = |k: u32| {
-        cli()
-            .run_against(&sandbox, &input)
+        scenario
+            .cli()
             .unlimited_rate()
             .arg("--shard")
             .arg(format!("{k}/3"))
@@ -120,7 +99,9 @@ async fn three_shards_together_create_every_row_once_and_keep_each_connection_in
     let mut shard_of_row = BTreeMap::new();
     let mut shards_of_connection: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
     for k in 1..=3 {
-        let results = dir.path().join(format!("envs.shard-{k}-of-3.results.csv"));
+        let results = scenario
+            .dir()
+            .join(format!("envs.shard-{k}-of-3.results.csv"));
         for record in read_results(&results) {
             if let Some(other) = shard_of_row.insert(record.row, k) {
                 panic!("row {} is in shard {other} and shard {k}", record.row);
@@ -132,7 +113,7 @@ async fn three_shards_together_create_every_row_once_and_keep_each_connection_in
             all.push(record);
         }
     }
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert_all_created(&all, &rows, &snapshot);
     assert_eq!(snapshot.creates_applied, rows.len() as u64);
     assert_eq!(shards_of_connection.len(), 12);

@@ -113,14 +113,13 @@ fn assert_server_holds_secrets(sandbox: &Sandbox, rows: &[InputRow], secrets: &S
 }
 
 async fn run_verbosely(extra: &[&str], rust_log: Option<&str>) {
-    let sandbox = start_sandbox(fast_sandbox()).await;
     let secrets = Secrets::new();
-    let dir = tempfile::tempdir().unwrap();
     let rows = secrets.rows(12);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let summary = dir.path().join("summary.json");
-    let mut run = cli()
-        .run_against(&sandbox, &input)
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let sandbox = &scenario.sandbox;
+    let summary = scenario.dir().join("summary.json");
+    let mut run = scenario
+        .cli()
         .unlimited_rate()
         .args(extra)
         .arg("--summary-json")
@@ -137,15 +136,11 @@ async fn run_verbosely(extra: &[&str], rust_log: Option<&str>) {
         out.all()
     );
 
-    secrets.assert_absent_from_output(&sandbox, &out);
-    secrets.assert_absent_from_file(&sandbox, &default_results(&input));
-    secrets.assert_absent_from_file(&sandbox, &summary);
-    assert_all_created(
-        &read_results(&default_results(&input)),
-        &rows,
-        &sandbox.snapshot(),
-    );
-    assert_server_holds_secrets(&sandbox, &rows, &secrets);
+    secrets.assert_absent_from_output(sandbox, &out);
+    secrets.assert_absent_from_file(sandbox, &scenario.results());
+    secrets.assert_absent_from_file(sandbox, &summary);
+    assert_all_created(&scenario.records(), &rows, &scenario.snapshot());
+    assert_server_holds_secrets(sandbox, &rows, &secrets);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -160,35 +155,34 @@ async fn secrets_and_token_stay_out_of_json_logs_with_rust_log_trace() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_and_token_stay_out_of_the_journal_left_by_a_killed_run() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
     let secrets = Secrets::new();
-    let dir = tempfile::tempdir().unwrap();
     let rows = secrets.rows(100);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let results = default_results(&input);
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let sandbox = &scenario.sandbox;
+    let results = scenario.results();
 
-    let mut running = cli()
-        .run_against(&sandbox, &input)
+    let mut running = scenario
+        .cli()
         .args(["--rate", "600/min", "-vv"])
         .env(SECRET_VAR, &secrets.referenced)
         .spawn();
     running.wait_for_records(&results, 5).await;
     let killed = running.kill_9().await;
     assert!(count_records(&results) < rows.len(), "killed mid-run");
-    secrets.assert_absent_from_output(&sandbox, &killed);
-    secrets.assert_absent_from_file(&sandbox, &results);
-    secrets.assert_absent_from_file(&sandbox, &journal_of(&results));
+    secrets.assert_absent_from_output(sandbox, &killed);
+    secrets.assert_absent_from_file(sandbox, &results);
+    secrets.assert_absent_from_file(sandbox, &journal_of(&results));
 
-    let resumed = cli()
-        .run_against(&sandbox, &input)
+    let resumed = scenario
+        .cli()
         .unlimited_rate()
         .args(["--resume", "-vv"])
         .env(SECRET_VAR, &secrets.referenced)
         .run()
         .await;
     resumed.assert_code(0);
-    secrets.assert_absent_from_output(&sandbox, &resumed);
-    secrets.assert_absent_from_file(&sandbox, &results);
+    secrets.assert_absent_from_output(sandbox, &resumed);
+    secrets.assert_absent_from_file(sandbox, &results);
     assert_all_created(&read_results(&results), &rows, &sandbox.snapshot());
-    assert_server_holds_secrets(&sandbox, &rows, &secrets);
+    assert_server_holds_secrets(sandbox, &rows, &secrets);
 }

@@ -30,13 +30,11 @@ async fn soak_2000_rows_under_faults_killed_three_times_creates_every_row_exactl
     let config = fast_sandbox()
         .with_faults(FAULT_MIX.parse().unwrap())
         .with_seed(2024);
-    let sandbox = start_sandbox(config).await;
-    let dir = tempfile::tempdir().unwrap();
     let rows = spread_rows(ROWS, 20);
-    let input = write_csv(dir.path(), "soak.csv", &rows);
-    let results = default_results(&input);
+    let scenario = Scenario::with_input(config, |dir| write_csv(dir, "soak.csv", &rows)).await;
+    let results = scenario.results();
     let run = |resume: bool| {
-        let cli = cli().run_against(&sandbox, &input).args([
+        let cli = scenario.cli().args([
             "--rate",
             "6000/min",
             "--concurrency",
@@ -71,27 +69,20 @@ async fn soak_2000_rows_under_faults_killed_three_times_creates_every_row_exactl
     let last = run(true).run().await;
     last.assert_code(0);
 
-    let snapshot = sandbox.snapshot();
+    let snapshot = scenario.snapshot();
     assert_all_created(&read_results(&results), &rows, &snapshot);
-    assert_eq!(snapshot.environment_count(), ROWS);
-    assert_eq!(
-        snapshot.creates_applied, ROWS as u64,
-        "no create was applied twice"
-    );
+    assert_server_created_once_each(&snapshot, ROWS);
     assert!(!journal_of(&results).exists());
-    for kind in [
-        FaultKind::Status500,
-        FaultKind::Status502,
-        FaultKind::Status503,
-        FaultKind::TooManyRequests,
-        FaultKind::Commit500,
-        FaultKind::CommitDrop,
-        FaultKind::Drop,
-    ] {
-        assert!(
-            snapshot.faults_of(kind) > 0,
-            "no {kind} fault was injected: {:?}",
-            snapshot.faults
-        );
-    }
+    assert_faults_injected(
+        &snapshot,
+        &[
+            FaultKind::Status500,
+            FaultKind::Status502,
+            FaultKind::Status503,
+            FaultKind::TooManyRequests,
+            FaultKind::Commit500,
+            FaultKind::CommitDrop,
+            FaultKind::Drop,
+        ],
+    );
 }
