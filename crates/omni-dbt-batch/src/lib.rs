@@ -53,6 +53,7 @@ pub use config::{
 };
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;
+pub use plan::diff::{Drift, Field, FieldChange, FieldValue, Note};
 pub use read::checked::ScanReport;
 pub use read::input::{Format, InputError, InputSource, RowProblem};
 pub use read::shard::{Shard, ShardError};

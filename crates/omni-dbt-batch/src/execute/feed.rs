@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use crate::config::{ExistingPolicy, WriteMode};
 use crate::execute::job::{Job, RowKey, Work};
 use crate::plan::decide::{decide, Action, Sent};
+use crate::plan::diff::Drift;
 use crate::plan::inventory::Inventory;
 use crate::plan::resume::{Prior, Resume};
 use crate::read::checked::Checked;
@@ -116,11 +117,21 @@ impl Feeder {
                 })?;
                 return Ok(None);
             }
+            Action::Unchanged { id, .. } => {
+                self.ledger.record(&RowRecord {
+                    environment_id: Some(id),
+                    ..key.record(Status::Unchanged)
+                })?;
+                return Ok(None);
+            }
             Action::Create { check } => Work::Create {
                 environment: Box::new(row.environment),
                 check,
             },
-            Action::Update { id, update } => Work::Update { id, update },
+            Action::Update { id, update, drift } => {
+                log_update(&key, &drift);
+                Work::Update { id, update }
+            }
         };
         Ok(Some(Job {
             key,
@@ -128,6 +139,18 @@ impl Feeder {
             work,
         }))
     }
+}
+
+/// Says what an update is about to change, so that a scheduled run's log tells what it did.
+fn log_update(key: &RowKey, drift: &Drift) {
+    let changes: Vec<String> = drift.changes.iter().map(ToString::to_string).collect();
+    tracing::info!(
+        connection = %key.connection_id,
+        line = key.line,
+        "updating {:?}: {}",
+        key.name,
+        changes.join("; ")
+    );
 }
 
 /// The record of a row that did not pass validation.

@@ -3,7 +3,9 @@
 //!
 //! Resume is decided in [`resume`]: which rows an earlier run settled, which may have been
 //! applied without a record, which connections must be looked up before anything is sent again.
+//! What an update would change, field by field, is decided in [`diff`].
 
 pub(crate) mod decide;
+pub(crate) mod diff;
 pub(crate) mod inventory;
 pub(crate) mod resume;
