@@ -25,13 +25,15 @@ pub(crate) enum Action {
         id: EnvironmentId,
         /// The body to send.
         update: Box<EnvironmentUpdate>,
-        /// What the update changes, for the log.
+        /// What the update changes, for the log and the plan.
         drift: Box<Drift>,
     },
     /// The existing environment `id` already matches the row (`--existing update`).
     Unchanged {
         /// The environment.
         id: EnvironmentId,
+        /// What was not compared or is not managed by the row (for the plan).
+        drift: Box<Drift>,
     },
     /// Record this outcome without sending anything.
     Settle {
@@ -114,7 +116,10 @@ pub(crate) fn decide(
                     drift,
                 }
             } else {
-                Action::Unchanged { id: existing.id }
+                Action::Unchanged {
+                    id: existing.id,
+                    drift,
+                }
             }
         }
     }
@@ -249,9 +254,12 @@ mod tests {
     }
 
     #[test]
-    fn update_is_decided_by_the_drift() {
+    fn update_is_decided_by_the_drift_and_unchanged_keeps_its_notes() {
         let same = NewEnvironment::new("n", "s").with_variable(NewVariable::plain("A", "1"));
-        assert!(matches!(update_of(&same), Action::Unchanged { .. }));
+        let Action::Unchanged { drift, .. } = update_of(&same) else {
+            panic!("expected unchanged");
+        };
+        assert_eq!(drift.notes.len(), 1, "target_database is left as it is");
         let changed = NewEnvironment::new("n", "s").with_variable(NewVariable::plain("A", "2"));
         let Action::Update { drift, update, .. } = update_of(&changed) else {
             panic!("expected an update");
