@@ -14,6 +14,7 @@
 //! shown: a plan holds none.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{BufWriter, IsTerminal, Stdout, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -113,6 +114,17 @@ impl Reporter for PlanReport {
 
 /// One entry: its line, then one indented line per change and per kind of note.
 pub(super) fn entry_text(entry: &PlanEntry) -> String {
+    let mut text = headline(entry);
+    match &entry.action {
+        PlannedAction::Update(drift) => push_drift(&mut text, drift, SecretsSent::Again),
+        PlannedAction::Unchanged(drift) => push_drift(&mut text, drift, SecretsSent::Not),
+        _ => {}
+    }
+    text
+}
+
+/// `ACTION line N CONNECTION NAME`, then the environment, or why the row would fail.
+fn headline(entry: &PlanEntry) -> String {
     let place = entry.input.map_or_else(
         || "not in input".to_owned(),
         |input| format!("line {}", input.line),
@@ -123,30 +135,21 @@ pub(super) fn entry_text(entry: &PlanEntry) -> String {
         entry.connection_id,
         shown_name(&entry.name)
     );
-    match &entry.action {
-        PlannedAction::Fail {
-            kind,
-            http_status,
-            reason,
-        } => {
-            text.push_str(&format!(": {kind}"));
-            if let Some(status) = http_status {
-                text.push_str(&format!(" (HTTP {status})"));
-            }
-            text.push_str(&format!(": {reason}"));
-        }
-        _ => {
-            if let Some(id) = entry.environment_id {
-                text.push_str(&format!(" (environment {id})"));
-            }
-        }
-    }
+    // Writing to a String cannot fail.
+    let _ = match (&entry.action, entry.environment_id) {
+        (
+            PlannedAction::Fail {
+                kind,
+                http_status: Some(status),
+                reason,
+            },
+            _,
+        ) => write!(text, ": {kind} (HTTP {status}): {reason}"),
+        (PlannedAction::Fail { kind, reason, .. }, _) => write!(text, ": {kind}: {reason}"),
+        (_, Some(id)) => write!(text, " (environment {id})"),
+        (_, None) => Ok(()),
+    };
     text.push('\n');
-    match &entry.action {
-        PlannedAction::Update(drift) => push_drift(&mut text, drift, SecretsSent::Again),
-        PlannedAction::Unchanged(drift) => push_drift(&mut text, drift, SecretsSent::Not),
-        _ => {}
-    }
     text
 }
 
@@ -160,7 +163,7 @@ enum SecretsSent {
 
 fn push_drift(text: &mut String, drift: &Drift, secrets: SecretsSent) {
     for change in &drift.changes {
-        text.push_str(&format!("    ~ {change}\n"));
+        let _ = writeln!(text, "    ~ {change}");
     }
     let mut not_compared = Vec::new();
     let mut left = Vec::new();
@@ -190,11 +193,11 @@ fn push_drift(text: &mut String, drift: &Drift, secrets: SecretsSent) {
     ];
     for (heading, items) in groups {
         if !items.is_empty() {
-            text.push_str(&format!("    = {heading}: {}\n", items.join(", ")));
+            let _ = writeln!(text, "    = {heading}: {}", items.join(", "));
         }
     }
     for note in other {
-        text.push_str(&format!("    = {note}\n"));
+        let _ = writeln!(text, "    = {note}");
     }
 }
 
@@ -211,32 +214,33 @@ fn shown_name(name: &str) -> Cow<'_, str> {
     }
 }
 
-/// The totals of a plan (or dry run), after its entries.
+/// The totals of a plan (or dry run), after its entries. A closed stdout is not an error.
 pub(super) fn print_summary(summary: &Summary, actions: &ActionCounts, verdict: Verdict) {
-    println!(
-        "plan: {} rows: {}; no write was sent",
+    let text = summary_text(summary, actions, verdict);
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn summary_text(summary: &Summary, actions: &ActionCounts, verdict: Verdict) -> String {
+    let mut text = format!(
+        "plan: {} rows: {}; no write was sent\n  {:.1}s, {} requests, {} retries, {} rate-limited (429)\n",
         summary.rows,
-        action_counts(actions)
-    );
-    println!(
-        "  {:.1}s, {} requests, {} retries, {} rate-limited (429)",
+        action_counts(actions),
         summary.elapsed.as_secs_f64(),
         summary.requests,
         summary.retries,
         summary.rate_limited
     );
-    match (summary.outcome, verdict) {
-        (RunOutcome::Aborted, _) => println!(
-            "  aborted: {}",
-            summary.stop_reason.as_deref().unwrap_or("")
-        ),
-        (RunOutcome::Interrupted, _) => println!(
-            "  {}",
-            summary.stop_reason.as_deref().unwrap_or("interrupted")
-        ),
-        (outcome, Verdict::Shown) => println!("  {}", verdict_line(outcome, actions)),
-        (_, Verdict::Omitted) => {}
+    let reason = summary.stop_reason.as_deref();
+    let last = match (summary.outcome, verdict) {
+        (RunOutcome::Aborted, _) => Some(format!("aborted: {}", reason.unwrap_or(""))),
+        (RunOutcome::Interrupted, _) => Some(reason.unwrap_or("interrupted").to_owned()),
+        (outcome, Verdict::Shown) => Some(verdict_line(outcome, actions)),
+        (_, Verdict::Omitted) => None,
+    };
+    if let Some(last) = last {
+        let _ = writeln!(text, "  {last}");
     }
+    text
 }
 
 fn action_counts(actions: &ActionCounts) -> String {
