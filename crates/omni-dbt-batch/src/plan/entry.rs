@@ -7,6 +7,12 @@ use crate::plan::diff::Drift;
 use crate::record::{ErrorKind, RowRecord, Status};
 
 /// Where an entry's row sits in the input.
+///
+/// ```
+/// use omni_dbt_batch::InputPosition;
+/// let first = InputPosition { row: 1, line: 2 };
+/// assert_eq!(first.line, first.row + 1, "a CSV's first data row follows its header");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InputPosition {
     /// 1-based data row.
@@ -16,6 +22,17 @@ pub struct InputPosition {
 }
 
 /// What would happen, and why when it would fail.
+///
+/// ```
+/// use omni_dbt_batch::{ActionKind, Drift, ErrorKind, PlannedAction};
+/// assert_eq!(PlannedAction::Update(Drift::default()).kind(), ActionKind::Update);
+/// let fail = PlannedAction::Fail {
+///     kind: ErrorKind::NotFound,
+///     http_status: Some(404),
+///     reason: "no such connection".into(),
+/// };
+/// assert_eq!(fail.kind(), ActionKind::Fail);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PlannedAction {
@@ -57,13 +74,23 @@ impl PlannedAction {
 /// input order.
 ///
 /// ```
-/// use omni_dbt_batch::{ActionKind, PlanEntry, PlannedAction};
+/// use omni_dbt_batch::{InputPosition, PlanEntry, PlannedAction};
+///
 /// fn describe(entry: &PlanEntry) -> String {
 ///     match &entry.action {
 ///         PlannedAction::Update(drift) => format!("{}: {} changes", entry.name, drift.changes.len()),
 ///         other => format!("{}: {}", entry.name, other.kind()),
 ///     }
 /// }
+///
+/// let entry = PlanEntry {
+///     input: Some(InputPosition { row: 1, line: 2 }),
+///     connection_id: "550e8400-e29b-41d4-a716-446655440000".into(),
+///     name: "dev_alice".into(),
+///     environment_id: None,
+///     action: PlannedAction::Create,
+/// };
+/// assert_eq!(describe(&entry), "dev_alice: create");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanEntry {
