@@ -245,6 +245,25 @@ async fn secret_values_never_appear_in_a_plan_and_uncompared_secrets_are_named()
             "secret:NEW_KEY: (none) -> (secret)"
         ]
     );
+
+    // The update makes Omni match the row, secrecy included, and says so without the values.
+    let applied = run(&sandbox, &input, &["--existing", "update", "--force"]).await;
+    applied.assert_code(0);
+    assert!(!applied.mentions(&secret), "{}", applied.all());
+    let snapshot = sandbox.snapshot();
+    let flipped = snapshot
+        .environments_named(connection, "flipped")
+        .next()
+        .unwrap();
+    let secrecy: Vec<(&str, bool)> = flipped
+        .variables
+        .iter()
+        .map(|v| (v.name.as_str(), v.is_secret))
+        .collect();
+    assert_eq!(secrecy, [("DBT_API_KEY", false), ("NEW_KEY", true)]);
+    plan(&sandbox, &input, &["--existing", "update"])
+        .await
+        .assert_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
