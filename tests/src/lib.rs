@@ -169,6 +169,14 @@ pub fn posts(snapshot: &Snapshot) -> u64 {
     requests_of(snapshot, ApiMethod::Post)
 }
 
+/// Write requests (POST, PUT and DELETE), whatever their outcome.
+pub fn writes(snapshot: &Snapshot) -> u64 {
+    [ApiMethod::Post, ApiMethod::Put, ApiMethod::Delete]
+        .into_iter()
+        .map(|method| requests_of(snapshot, method))
+        .sum()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
@@ -423,7 +431,16 @@ impl Cli {
     /// `OMNI_DBT_BACKOFF_INITIAL`/`OMNI_DBT_BACKOFF_MAX` so that a test's own
     /// `--backoff-initial`/`--backoff-max` flags take precedence.
     pub fn run_against(self, sandbox: &Sandbox, input: impl AsRef<OsStr>) -> Self {
-        self.arg("run")
+        self.against("run", sandbox, input)
+    }
+
+    /// `plan INPUT --base-url <sandbox>`, set up as [`Cli::run_against`] sets up `run`.
+    pub fn plan_against(self, sandbox: &Sandbox, input: impl AsRef<OsStr>) -> Self {
+        self.against("plan", sandbox, input)
+    }
+
+    fn against(self, command: &str, sandbox: &Sandbox, input: impl AsRef<OsStr>) -> Self {
+        self.arg(command)
             .arg(input)
             .arg("--base-url")
             .arg(sandbox.base_url())

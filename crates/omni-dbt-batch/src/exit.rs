@@ -9,6 +9,7 @@ use crate::summary::RunOutcome;
 /// ```
 /// use omni_dbt_batch::{ExitStatus, RunOutcome};
 /// assert_eq!(ExitStatus::from(RunOutcome::SomeRowsFailed).code(), 1);
+/// assert_eq!(ExitStatus::from(RunOutcome::ChangesPlanned).code(), 4);
 /// assert_eq!(ExitStatus::Interrupted.code(), 130);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,6 +45,7 @@ impl From<RunOutcome> for ExitStatus {
             RunOutcome::SomeRowsFailed => ExitStatus::RowsFailed,
             RunOutcome::Aborted => ExitStatus::Aborted,
             RunOutcome::Interrupted => ExitStatus::Interrupted,
+            RunOutcome::ChangesPlanned => ExitStatus::Changes,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Bulk creation of Omni dbt environments from CSV, JSONL or a dbt profiles.yml, exactly once, with a results file.
 //!
 //! [`run()`] is the whole job (the `omni-dbt-batch run` command is a thin layer over it);
+//! [`plan()`] decides every row and writes nothing, reporting each row's [`PlanEntry`] with the
+//! field-level [`Drift`] of an update (`omni-dbt-batch plan`);
 //! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back.
 //! Data flows one way through the phases, each a folder of the source:
 //!
@@ -40,6 +42,7 @@ mod error;
 mod execute;
 mod exit;
 mod plan;
+mod preview;
 mod read;
 mod record;
 mod report;
@@ -53,6 +56,10 @@ pub use config::{
 };
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;
+pub use plan::actions::{ActionCounts, ActionKind};
+pub use plan::diff::{Drift, Field, FieldChange, FieldValue, Note};
+pub use plan::entry::{InputPosition, PlanEntry, PlannedAction};
+pub use preview::plan;
 pub use read::checked::ScanReport;
 pub use read::input::{
     DbtError, DbtOptions, Format, InputError, InputSource, NameTemplate, ProfileConnection,

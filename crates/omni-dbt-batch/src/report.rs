@@ -1,5 +1,6 @@
 //! The reporter interface the engine calls as a run advances; the CLI draws bars or log lines from it.
 
+use crate::plan::entry::PlanEntry;
 use crate::record::RowRecord;
 use crate::summary::Summary;
 
@@ -29,6 +30,9 @@ pub trait Reporter: Send + Sync {
     fn connection_listed(&self) {}
     /// One row reached its final outcome (also called for rows settled by `--resume`).
     fn row_finished(&self, _record: &RowRecord) {}
+    /// A plan (or dry run) decided what would happen to one row; called in input order,
+    /// just before [`row_finished`](Self::row_finished) for the same row.
+    fn row_planned(&self, _entry: &PlanEntry) {}
     /// The run is over.
     fn finished(&self, _summary: &Summary) {}
 }

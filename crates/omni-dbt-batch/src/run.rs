@@ -20,7 +20,7 @@ use crate::record::ledger::Ledger;
 use crate::record::results::{format_of, ResultsMode, ResultsSink, ResultsWriter};
 use crate::report::{Phase, Reporter};
 use crate::stop::StopReason;
-use crate::summary::{outcome, Summary};
+use crate::summary::{outcome, Purpose, Summary};
 
 /// Runs a whole batch: validates every row, plans against what Omni holds, creates (or updates)
 /// with bounded concurrency and per-key rate limits, and records every row in the results file.
@@ -43,6 +43,15 @@ use crate::summary::{outcome, Summary};
 /// # Ok(()) }
 /// ```
 pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summary, RunError> {
+    run_for(config, reporter, Purpose::Run).await
+}
+
+/// [`run`], for `purpose`: a plan ends with its own outcome when it finds changes.
+pub(crate) async fn run_for(
+    config: RunConfig,
+    reporter: Arc<dyn Reporter>,
+    purpose: Purpose,
+) -> Result<Summary, RunError> {
     let started = Instant::now();
     if config.keys.is_empty() {
         return Err(RunError::NoKeys);
@@ -170,9 +179,10 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
 
     let stop_reason = config.stop.reason();
     let counts = ledger.counts();
+    let actions = ledger.actions();
     let stats = total_stats(&clients);
     let summary = Summary {
-        outcome: outcome(&counts, stop_reason),
+        outcome: outcome(&counts, stop_reason, purpose, actions.as_ref()),
         stop_reason: stop_reason.map(|reason| stop_message(reason, &config)),
         rows: report.rows,
         counts,
@@ -183,6 +193,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         rate_limited: stats.rate_limited,
         results_path: finished.map(|report| report.path),
         dry_run: config.write_mode == WriteMode::DryRun,
+        actions,
     };
     reporter.finished(&summary);
     Ok(summary)

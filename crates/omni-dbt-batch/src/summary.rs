@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::plan::actions::ActionCounts;
 use crate::record::Status;
 use crate::stop::StopReason;
 
@@ -21,6 +22,8 @@ pub enum RunOutcome {
     Aborted,
     /// SIGINT/SIGTERM (exit 130).
     Interrupted,
+    /// A plan found rows to create, update or delete, and none that would fail (exit 4).
+    ChangesPlanned,
 }
 
 /// The totals of a run, printed at the end and written by `--summary-json`.
@@ -48,8 +51,11 @@ pub struct Summary {
     pub rate_limited: u64,
     /// The results file, unless this was a dry run.
     pub results_path: Option<PathBuf>,
-    /// Whether nothing was written to Omni (`--dry-run`).
+    /// Whether nothing was written to Omni (`--dry-run`, `plan`).
     pub dry_run: bool,
+    /// For a plan or dry run, how many entries have each action; `None` when rows were applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<ActionCounts>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -87,12 +93,29 @@ pub(crate) fn empty_counts() -> BTreeMap<Status, u64> {
     Status::ALL.into_iter().map(|s| (s, 0)).collect()
 }
 
-/// The outcome of a run from its counts and stop reason.
-pub(crate) fn outcome(counts: &BTreeMap<Status, u64>, stop: Option<StopReason>) -> RunOutcome {
+/// What the caller of a run asked for, which decides whether changes found are an outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// `run` (`--dry-run` included): ends as its rows did.
+    Run,
+    /// `plan`: a plan that would change something ends [`RunOutcome::ChangesPlanned`].
+    Plan,
+}
+
+/// The outcome of a run from its counts and stop reason (and for a plan, its actions). Rows that
+/// would fail outrank changes: the run the plan stands for would end with failed rows.
+pub(crate) fn outcome(
+    counts: &BTreeMap<Status, u64>,
+    stop: Option<StopReason>,
+    purpose: Purpose,
+    actions: Option<&ActionCounts>,
+) -> RunOutcome {
+    let changes = actions.map_or(0, |actions| actions.changes());
     match stop {
         Some(StopReason::Interrupted) => RunOutcome::Interrupted,
         Some(StopReason::AuthFailed | StopReason::TooManyFailures) => RunOutcome::Aborted,
         None if counts.iter().any(|(s, n)| !s.is_success() && *n > 0) => RunOutcome::SomeRowsFailed,
+        None if purpose == Purpose::Plan && changes > 0 => RunOutcome::ChangesPlanned,
         None => RunOutcome::Succeeded,
     }
 }
@@ -100,6 +123,7 @@ pub(crate) fn outcome(counts: &BTreeMap<Status, u64>, stop: Option<StopReason>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::actions::ActionKind;
     use crate::ExitStatus;
 
     fn counts(pairs: &[(Status, u64)]) -> BTreeMap<Status, u64> {
@@ -111,25 +135,86 @@ mod tests {
     #[test]
     fn all_successes_succeed_and_any_failure_is_exit_one() {
         let ok = counts(&[(Status::Created, 3), (Status::Exists, 1)]);
-        assert_eq!(outcome(&ok, None), RunOutcome::Succeeded);
+        assert_eq!(
+            outcome(&ok, None, Purpose::Run, None),
+            RunOutcome::Succeeded
+        );
         let failed = counts(&[(Status::Created, 3), (Status::Invalid, 1)]);
-        assert_eq!(ExitStatus::from(outcome(&failed, None)).code(), 1);
+        assert_eq!(
+            ExitStatus::from(outcome(&failed, None, Purpose::Run, None)).code(),
+            1
+        );
     }
 
     #[test]
     fn stops_decide_the_outcome_whatever_the_counts() {
         let ok = counts(&[(Status::Created, 3)]);
         assert_eq!(
-            ExitStatus::from(outcome(&ok, Some(StopReason::AuthFailed))).code(),
+            ExitStatus::from(outcome(
+                &ok,
+                Some(StopReason::AuthFailed),
+                Purpose::Run,
+                None
+            ))
+            .code(),
             3
         );
         assert_eq!(
-            ExitStatus::from(outcome(&ok, Some(StopReason::TooManyFailures))).code(),
+            ExitStatus::from(outcome(
+                &ok,
+                Some(StopReason::TooManyFailures),
+                Purpose::Run,
+                None
+            ))
+            .code(),
             3
         );
         assert_eq!(
-            ExitStatus::from(outcome(&ok, Some(StopReason::Interrupted))).code(),
+            ExitStatus::from(outcome(
+                &ok,
+                Some(StopReason::Interrupted),
+                Purpose::Run,
+                None
+            ))
+            .code(),
             130
         );
+    }
+
+    fn planned(kinds: &[ActionKind]) -> ActionCounts {
+        let mut actions = ActionCounts::default();
+        for kind in kinds {
+            actions.add(*kind);
+        }
+        actions
+    }
+
+    #[test]
+    fn a_plan_with_changes_exits_4_and_a_dry_run_with_the_same_exits_0() {
+        let ok = counts(&[(Status::Created, 1), (Status::Unchanged, 1)]);
+        let actions = planned(&[ActionKind::Create, ActionKind::Unchanged]);
+        let plan = outcome(&ok, None, Purpose::Plan, Some(&actions));
+        assert_eq!(ExitStatus::from(plan), ExitStatus::Changes);
+        let dry_run = outcome(&ok, None, Purpose::Run, Some(&actions));
+        assert_eq!(ExitStatus::from(dry_run), ExitStatus::Success);
+    }
+
+    #[test]
+    fn a_plan_without_changes_exits_0_and_one_with_failures_exits_1() {
+        let same = counts(&[(Status::Exists, 1), (Status::Unchanged, 1)]);
+        let actions = planned(&[ActionKind::Exists, ActionKind::Unchanged]);
+        let plan = outcome(&same, None, Purpose::Plan, Some(&actions));
+        assert_eq!(ExitStatus::from(plan), ExitStatus::Success);
+        let failing = counts(&[(Status::Created, 1), (Status::Failed, 1)]);
+        let actions = planned(&[ActionKind::Create, ActionKind::Fail]);
+        let plan = outcome(&failing, None, Purpose::Plan, Some(&actions));
+        assert_eq!(ExitStatus::from(plan), ExitStatus::RowsFailed);
+        let stopped = outcome(
+            &failing,
+            Some(StopReason::AuthFailed),
+            Purpose::Plan,
+            Some(&actions),
+        );
+        assert_eq!(ExitStatus::from(stopped), ExitStatus::Aborted);
     }
 }

@@ -12,8 +12,9 @@ use omni_dbt_core::RateLimit;
 use super::logging::LogFormat;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 every row succeeded; 1 the run finished but some rows failed; 2 usage, configuration
-or input error (nothing sent); 3 aborted (401 or --max-failures); 130 interrupted.
+Exit codes: 0 every row succeeded (plan: nothing would change); 1 the run finished but some rows
+failed (plan: some rows would fail); 2 usage, configuration or input error (nothing sent);
+3 aborted (401 or --max-failures); 4 plan found changes to make; 130 interrupted.
 
 Every flag can also be set from the environment variable shown beside it.";
 
@@ -26,7 +27,7 @@ pub(super) struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
-    /// No progress, no summary; errors only.
+    /// No progress, no summary, no plan report; errors only.
     #[arg(short, long, global = true, env = "OMNI_DBT_QUIET")]
     pub quiet: bool,
 
@@ -50,6 +51,13 @@ pub(super) struct Cli {
 pub(super) enum Command {
     /// Create (or update) every environment of INPUT and write a results file.
     Run(Box<RunArgs>),
+    /// Show what `run` would do with each row of INPUT; send no write, write no results file.
+    ///
+    /// Each row is shown as create, exists, update (with every field that differs, its old and
+    /// new value; secret values are never shown), unchanged, or fail (with why). Takes run's
+    /// options with run's defaults. Exit 0 when nothing would change, 4 when something would,
+    /// 1 when some rows would fail.
+    Plan(Box<RunArgs>),
     /// Check every row of INPUT offline; nothing is sent.
     Validate(ValidateArgs),
     /// Run the local Omni stand-in until Ctrl-C.
@@ -142,7 +150,7 @@ pub(super) struct ValidateArgs {
     pub max_problems: usize,
 }
 
-/// `run INPUT`.
+/// `run INPUT` and `plan INPUT`: the same options, with the same defaults.
 #[derive(Debug, Args)]
 pub(super) struct RunArgs {
     #[command(flatten)]
@@ -150,6 +158,7 @@ pub(super) struct RunArgs {
 
     /// Results file (.csv or .jsonl) [default: <INPUT stem>.results.csv beside INPUT;
     /// <stem>.shard-K-of-N.results.csv with --shard; stdin.results.csv for stdin].
+    /// `plan` and --dry-run neither read nor write one.
     #[arg(long, value_name = "PATH", env = "OMNI_DBT_RESULTS")]
     pub results: Option<PathBuf>,
 
@@ -204,14 +213,16 @@ pub(super) struct RunArgs {
     pub existing: ExistingPolicy,
 
     /// Continue from an existing results file: skip finished rows, reconcile rows left in flight.
+    /// No effect on `plan` or --dry-run, which compare every row with Omni.
     #[arg(long, env = "OMNI_DBT_RESUME", conflicts_with = "force")]
     pub resume: bool,
 
-    /// Overwrite an existing results file.
+    /// Overwrite an existing results file (no effect on `plan` or --dry-run, which leave it be).
     #[arg(long, env = "OMNI_DBT_FORCE")]
     pub force: bool,
 
-    /// Validate and plan (connections are listed) but send no write and write no results file.
+    /// Validate and plan (connections are listed) but send no write and write no results file;
+    /// prints the plan as `plan` does, but exits as `run` would (0, or 1 if rows would fail).
     #[arg(long, env = "OMNI_DBT_DRY_RUN")]
     pub dry_run: bool,
 
@@ -233,7 +244,7 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "N|P%", env = "OMNI_DBT_MAX_FAILURES")]
     pub max_failures: Option<FailureThreshold>,
 
-    /// Also write the final summary as JSON to PATH.
+    /// Also write the final summary as JSON to PATH (with `plan`: the counts per action too).
     #[arg(long, value_name = "PATH", env = "OMNI_DBT_SUMMARY_JSON")]
     pub summary_json: Option<PathBuf>,
 

@@ -2,6 +2,7 @@
 
 mod args;
 mod logging;
+mod plan;
 mod progress;
 mod report;
 mod sandbox;
@@ -13,7 +14,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Parser;
 use omni_dbt_batch::{
-    ApiKey, ExitStatus, InputSource, InvalidRows, ResultsMode, RunConfig, RunError, WriteMode,
+    ApiKey, ExitStatus, InputSource, InvalidRows, Reporter, ResultsMode, RunConfig, RunError,
+    WriteMode,
 };
 use omni_dbt_core::RetryPolicy;
 
@@ -27,7 +29,7 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let focus = match cli.command {
         Command::Sandbox(_) => logging::Focus::Sandbox,
-        Command::Run(_) | Command::Validate(_) => logging::Focus::Runner,
+        Command::Run(_) | Command::Plan(_) | Command::Validate(_) => logging::Focus::Runner,
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format, focus);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -49,7 +51,8 @@ pub(crate) fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> ExitStatus {
     let quiet = cli.quiet;
     let outcome = match cli.command {
-        Command::Run(args) => run(*args, quiet).await,
+        Command::Run(args) => run(*args, quiet, Verb::Run).await,
+        Command::Plan(args) => run(*args, quiet, Verb::Plan).await,
         Command::Validate(args) => validate(&args, quiet),
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
     };
@@ -99,7 +102,14 @@ fn validate(args: &ValidateArgs, quiet: bool) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-async fn run(args: RunArgs, quiet: bool) -> Result<ExitStatus> {
+/// What `run`'s options are given to: `run` (`--dry-run` included), or `plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verb {
+    Run,
+    Plan,
+}
+
+async fn run(args: RunArgs, quiet: bool, verb: Verb) -> Result<ExitStatus> {
     let sandbox = if args.sandbox {
         Some(sandbox::start_for_run(&args).await?)
     } else {
@@ -116,13 +126,26 @@ async fn run(args: RunArgs, quiet: bool) -> Result<ExitStatus> {
     };
     let config = run_config(&args, base_url, keys);
     let stop = config.stop.clone();
-    let reporter = progress::CliReporter::new(quiet);
-    signals::watch(stop, Arc::clone(&reporter), args.grace);
+    let writes = verb == Verb::Run && !args.dry_run;
+    let progress = progress::CliReporter::new(quiet, if writes { "applying" } else { "planning" });
+    signals::watch(stop, Arc::clone(&progress), args.grace);
+    let reporter: Arc<dyn Reporter> = if quiet {
+        progress
+    } else {
+        plan::PlanReport::new(progress)
+    };
 
-    match omni_dbt_batch::run(config, reporter.clone()).await {
+    let ran = match verb {
+        Verb::Run => omni_dbt_batch::run(config, reporter).await,
+        Verb::Plan => omni_dbt_batch::plan(config, reporter).await,
+    };
+    match ran {
         Ok(summary) => {
             if !quiet {
-                report::print_summary(&summary);
+                match &summary.actions {
+                    Some(actions) => plan::print_summary(&summary, actions, verdict(verb)),
+                    None => report::print_summary(&summary),
+                }
             }
             if let Some(path) = &args.summary_json {
                 report::write_summary_json(path, &summary)?;
@@ -133,6 +156,14 @@ async fn run(args: RunArgs, quiet: bool) -> Result<ExitStatus> {
             Ok(ExitStatus::from(summary.outcome))
         }
         Err(error) => Ok(refuse(error)),
+    }
+}
+
+/// `plan` says what its exit code means; `run --dry-run` exits as a run would.
+fn verdict(verb: Verb) -> plan::Verdict {
+    match verb {
+        Verb::Run => plan::Verdict::Omitted,
+        Verb::Plan => plan::Verdict::Shown,
     }
 }
 

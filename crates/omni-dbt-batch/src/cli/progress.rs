@@ -46,11 +46,14 @@ pub(super) struct CliReporter {
     counts: Arc<Counts>,
     bar: Option<ProgressBar>,
     started: Mutex<Option<Instant>>,
+    /// What the execute phase is called: "applying", or "planning" when nothing is written.
+    executing: &'static str,
 }
 
 impl CliReporter {
     /// A bar when stderr is a terminal and not quiet; log lines otherwise (none when quiet).
-    pub(super) fn new(quiet: bool) -> Arc<Self> {
+    /// The execute phase shows as `executing` ("applying", "planning").
+    pub(super) fn new(quiet: bool, executing: &'static str) -> Arc<Self> {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(spinner_style());
@@ -61,6 +64,7 @@ impl CliReporter {
             counts: Arc::new(Counts::default()),
             bar,
             started: Mutex::new(None),
+            executing,
         });
         if !quiet && reporter.bar.is_none() {
             reporter.spawn_log_lines();
@@ -104,6 +108,14 @@ impl CliReporter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// Runs `print` with the bar hidden, so that what it prints is not drawn over.
+    pub(super) fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
     }
 
     /// Prints a line above the bar (or plainly when there is none).
@@ -167,11 +179,11 @@ impl Reporter for CliReporter {
                 self.counts.total.store(rows, Ordering::Relaxed);
                 if let Some(bar) = &self.bar {
                     bar.set_message("");
-                    bar.set_prefix("applying");
+                    bar.set_prefix(self.executing);
                     bar.set_length(rows);
                     bar.reset();
                 } else {
-                    tracing::info!("applying {rows} rows");
+                    tracing::info!("{} {rows} rows", self.executing);
                 }
             }
         }

@@ -18,27 +18,15 @@ pub(super) fn print_problems(file: &str, report: &ScanReport) {
     }
 }
 
-/// Prints the summary on stdout.
+/// Prints the summary of a run that applied its rows on stdout (a plan prints its own).
 pub(super) fn print_summary(summary: &Summary) {
-    let verb = if summary.dry_run {
-        "plan (dry run, nothing written)"
-    } else {
-        "done"
-    };
     let counts: Vec<String> = Status::ALL
         .iter()
         .filter(|s| summary.count(**s) > 0)
-        .map(|s| {
-            let label = if summary.dry_run {
-                planned(*s)
-            } else {
-                s.as_str()
-            };
-            format!("{label} {}", summary.count(*s))
-        })
+        .map(|s| format!("{s} {}", summary.count(*s)))
         .collect();
     println!(
-        "{verb}: {} rows: {}",
+        "done: {} rows: {}",
         summary.rows,
         if counts.is_empty() {
             "nothing to do".to_owned()
@@ -64,7 +52,7 @@ pub(super) fn print_summary(summary: &Summary) {
         println!("  results: {}", path.display());
     }
     match summary.outcome {
-        RunOutcome::Succeeded | RunOutcome::SomeRowsFailed => {}
+        RunOutcome::Succeeded | RunOutcome::SomeRowsFailed | RunOutcome::ChangesPlanned => {}
         RunOutcome::Aborted => println!(
             "  aborted: {}",
             summary.stop_reason.as_deref().unwrap_or("")
@@ -74,18 +62,10 @@ pub(super) fn print_summary(summary: &Summary) {
             summary.stop_reason.as_deref().unwrap_or("interrupted")
         ),
     }
-    if summary.outcome != RunOutcome::Succeeded && !summary.dry_run {
+    if summary.outcome != RunOutcome::Succeeded {
         println!(
             "  rerun with --resume to retry failed and skipped rows; finished rows are not touched"
         );
-    }
-}
-
-fn planned(status: Status) -> &'static str {
-    match status {
-        Status::Created => "would create",
-        Status::Updated => "would update",
-        other => other.as_str(),
     }
 }
 

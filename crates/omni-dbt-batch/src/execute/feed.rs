@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use crate::config::{ExistingPolicy, WriteMode};
 use crate::execute::job::{Job, RowKey, Work};
 use crate::plan::decide::{decide, Action, Sent};
+use crate::plan::diff::Drift;
 use crate::plan::inventory::Inventory;
 use crate::plan::resume::{Prior, Resume};
 use crate::read::checked::Checked;
@@ -84,23 +85,47 @@ impl Feeder {
             let Some(work) = self.plan(key, row, sent)? else {
                 continue;
             };
-            if self.write_mode == WriteMode::DryRun {
-                let planned = match work.work {
-                    Work::Create { .. } => Status::Created,
-                    Work::Update { .. } => Status::Updated,
-                };
-                self.ledger.record(&work.key.record(planned))?;
-            } else if jobs.blocking_send(work).is_err() {
+            if jobs.blocking_send(work).is_err() {
                 break; // the workers are gone: a results-file error they will report
             }
         }
         Ok(resumed)
     }
 
-    /// Decides a valid row: settles it here (`None`), or returns the job to send.
+    /// Decides a valid row: settles it here (`None`), or returns the job to send. A dry run
+    /// settles every row.
     fn plan(&self, key: RowKey, row: InputRow, sent: Sent) -> Result<Option<Job>, FeedError> {
         let state = self.inventory.get(&row.connection);
-        let work = match decide(self.policy, state, &row.environment, sent) {
+        let action = decide(self.policy, state, &row.environment, sent);
+        let work = match (action, self.write_mode) {
+            (Action::Create { check }, WriteMode::Apply) => Work::Create {
+                environment: Box::new(row.environment),
+                check,
+            },
+            (Action::Update { id, update, drift }, WriteMode::Apply) => {
+                log_update(&key, &drift);
+                Work::Update { id, update }
+            }
+            (action, _) => {
+                self.settle(&key, action)?;
+                return Ok(None);
+            }
+        };
+        Ok(Some(Job {
+            key,
+            connection: row.connection,
+            work,
+        }))
+    }
+
+    /// Records a row that needs no request: settled, unchanged, or in a dry run, created or
+    /// updated as it would be (with the drift the plan shows).
+    fn settle(&self, key: &RowKey, action: Action) -> Result<(), FeedError> {
+        let found = |status, id| RowRecord {
+            environment_id: Some(id),
+            ..key.record(status)
+        };
+        match action {
             Action::Settle {
                 status,
                 environment_id,
@@ -114,20 +139,29 @@ impl Feeder {
                     environment_id,
                     ..record
                 })?;
-                return Ok(None);
             }
-            Action::Create { check } => Work::Create {
-                environment: Box::new(row.environment),
-                check,
-            },
-            Action::Update { id, update } => Work::Update { id, update },
-        };
-        Ok(Some(Job {
-            key,
-            connection: row.connection,
-            work,
-        }))
+            Action::Unchanged { id, drift } => self
+                .ledger
+                .record_with_drift(&found(Status::Unchanged, id), Some(*drift))?,
+            Action::Update { id, drift, .. } => self
+                .ledger
+                .record_with_drift(&found(Status::Updated, id), Some(*drift))?,
+            Action::Create { .. } => self.ledger.record(&key.record(Status::Created))?,
+        }
+        Ok(())
     }
+}
+
+/// Says what an update is about to change, so that a scheduled run's log tells what it did.
+fn log_update(key: &RowKey, drift: &Drift) {
+    let changes: Vec<String> = drift.changes.iter().map(ToString::to_string).collect();
+    tracing::info!(
+        connection = %key.connection_id,
+        line = key.line,
+        "updating {:?}: {}",
+        key.name,
+        changes.join("; ")
+    );
 }
 
 /// The record of a row that did not pass validation.

@@ -7,6 +7,7 @@ use omni_dbt_core::{
 
 use crate::config::ExistingPolicy;
 use crate::execute::failure::Failure;
+use crate::plan::diff::{variable_named, Drift};
 use crate::plan::inventory::ConnectionState;
 use crate::record::{ErrorKind, Status};
 
@@ -24,6 +25,15 @@ pub(crate) enum Action {
         id: EnvironmentId,
         /// The body to send.
         update: Box<EnvironmentUpdate>,
+        /// What the update changes, for the log and the plan.
+        drift: Box<Drift>,
+    },
+    /// The existing environment `id` already matches the row (`--existing update`).
+    Unchanged {
+        /// The environment.
+        id: EnvironmentId,
+        /// What was not compared or is not managed by the row (for the plan).
+        drift: Box<Drift>,
     },
     /// Record this outcome without sending anything.
     Settle {
@@ -97,39 +107,35 @@ pub(crate) fn decide(
                 attempts: 0,
             }),
         },
-        ExistingPolicy::Update => match update_for(existing, environment) {
-            Some(update) => Action::Update {
-                id: existing.id,
-                update: Box::new(update),
-            },
-            None => settle(Status::Unchanged),
-        },
+        ExistingPolicy::Update => {
+            let drift = Box::new(Drift::between(existing, environment));
+            if drift.has_changes() {
+                Action::Update {
+                    id: existing.id,
+                    update: Box::new(update_body(existing, environment)),
+                    drift,
+                }
+            } else {
+                Action::Unchanged {
+                    id: existing.id,
+                    drift,
+                }
+            }
+        }
     }
 }
 
-/// The update that makes `existing` match `wanted`, or `None` when it already does.
-///
-/// Fields the row leaves empty are left as they are. Secret values cannot be compared (Omni
-/// never returns them), so a secret variable that exists by name counts as matching.
-pub(crate) fn update_for(
-    existing: &Environment,
-    wanted: &NewEnvironment,
-) -> Option<EnvironmentUpdate> {
-    let differs = |want: &Option<String>, have: &Option<String>| {
-        want.as_ref().is_some_and(|w| Some(w) != have.as_ref())
-    };
-    let mut changed = wanted.target_schema != existing.target_schema
-        || differs(&wanted.owner_id, &existing.owner_id)
-        || differs(&wanted.target_database, &existing.target_database)
-        || differs(&wanted.target_name, &existing.target_name)
-        || differs(&wanted.target_role, &existing.target_role);
+/// The update that makes `existing` match `wanted` in every field the row sets: every variable
+/// of the row is sent (secrets with the row's value, which cannot be compared). Fields the row
+/// leaves empty are omitted, so Omni leaves them as they are.
+pub(crate) fn update_body(existing: &Environment, wanted: &NewEnvironment) -> EnvironmentUpdate {
     let variables = wanted.variables.as_ref().map(|variables| {
         variables
             .iter()
-            .map(|variable| variable_update(existing, variable, &mut changed))
+            .map(|variable| variable_update(existing, variable))
             .collect::<Vec<_>>()
     });
-    changed.then(|| EnvironmentUpdate {
+    EnvironmentUpdate {
         name: existing.name.clone(),
         target_schema: wanted.target_schema.clone(),
         owner_id: wanted.owner_id.clone(),
@@ -137,33 +143,17 @@ pub(crate) fn update_for(
         target_name: wanted.target_name.clone(),
         target_role: wanted.target_role.clone(),
         variables,
-    })
+    }
 }
 
-fn variable_update(
-    existing: &Environment,
-    wanted: &NewVariable,
-    changed: &mut bool,
-) -> VariableUpdate {
-    let current = existing
-        .variables
-        .iter()
-        .find(|v| v.name == wanted.name && v.id.is_some());
-    match current {
-        Some(current) => {
-            let same = current.is_secret == wanted.value.is_secret()
-                && (wanted.value.is_secret() || current.value.as_deref() == wanted.value.plain());
-            *changed |= !same;
-            VariableUpdate::Existing {
-                id: current.id.clone().unwrap_or_default(),
-                is_secret: wanted.value.is_secret(),
-                value: Some(wanted.value.clone()),
-            }
-        }
-        None => {
-            *changed = true;
-            VariableUpdate::New(wanted.clone())
-        }
+fn variable_update(existing: &Environment, wanted: &NewVariable) -> VariableUpdate {
+    match variable_named(existing, &wanted.name).and_then(|current| current.id.clone()) {
+        Some(id) => VariableUpdate::Existing {
+            id,
+            is_secret: wanted.value.is_secret(),
+            value: Some(wanted.value.clone()),
+        },
+        None => VariableUpdate::New(wanted.clone()),
     }
 }
 
@@ -233,13 +223,7 @@ mod tests {
             }
         ));
         let unchanged = decide(ExistingPolicy::Update, Some(&state), &row, Sent::Never);
-        assert!(matches!(
-            unchanged,
-            Action::Settle {
-                status: Status::Unchanged,
-                ..
-            }
-        ));
+        assert!(matches!(unchanged, Action::Unchanged { .. }));
     }
 
     #[test]
@@ -260,29 +244,53 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn update_detects_changed_plain_values_and_new_variables() {
-        let env = existing("n");
-        assert!(update_for(
-            &env,
-            &NewEnvironment::new("n", "s").with_variable(NewVariable::plain("A", "1"))
+    fn update_of(row: &NewEnvironment) -> Action {
+        decide(
+            ExistingPolicy::Update,
+            Some(&listed(existing("n"))),
+            row,
+            Sent::Never,
         )
-        .is_none());
-        let changed = update_for(
-            &env,
-            &NewEnvironment::new("n", "s").with_variable(NewVariable::plain("A", "2")),
-        );
-        assert!(changed.is_some());
-        let added = update_for(
-            &env,
-            &NewEnvironment::new("n", "s").with_variable(NewVariable::secret("B", "x")),
-        );
-        let added = added.unwrap();
+    }
+
+    #[test]
+    fn update_is_decided_by_the_drift_and_unchanged_keeps_its_notes() {
+        let same = NewEnvironment::new("n", "s").with_variable(NewVariable::plain("A", "1"));
+        let Action::Unchanged { drift, .. } = update_of(&same) else {
+            panic!("expected unchanged");
+        };
+        assert_eq!(drift.notes.len(), 1, "target_database is left as it is");
+        let changed = NewEnvironment::new("n", "s").with_variable(NewVariable::plain("A", "2"));
+        let Action::Update { drift, update, .. } = update_of(&changed) else {
+            panic!("expected an update");
+        };
+        assert_eq!(drift.changes.len(), 1);
         assert!(matches!(
-            added.variables.as_deref(),
-            Some([VariableUpdate::New(_)])
+            update.variables.as_deref(),
+            Some([VariableUpdate::Existing { id, is_secret: false, value: Some(_) }]) if id == "v1"
         ));
-        assert!(update_for(&env, &NewEnvironment::new("n", "other")).is_some());
+        assert!(matches!(
+            update_of(&NewEnvironment::new("n", "other")),
+            Action::Update { .. }
+        ));
+    }
+
+    #[test]
+    fn the_update_body_sends_every_field_the_row_sets_and_omits_the_empty_ones() {
+        let row = NewEnvironment::new("n", "s2")
+            .with_target_role("ADMIN")
+            .with_variable(NewVariable::secret("B", "x"));
+        let Action::Update { update, .. } = update_of(&row) else {
+            panic!("expected an update");
+        };
+        assert_eq!(update.name, "n");
+        assert_eq!(update.target_schema, "s2");
+        assert_eq!(update.target_role.as_deref(), Some("ADMIN"));
+        assert_eq!(update.target_database, None, "left as it is in Omni");
+        assert!(matches!(
+            update.variables.as_deref(),
+            Some([VariableUpdate::New(new)]) if new.name == "B" && new.value.is_secret()
+        ));
     }
 
     #[test]

@@ -5,18 +5,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::execute::job::RowKey;
+use crate::plan::actions::ActionCounts;
+use crate::plan::diff::Drift;
+use crate::plan::entry::PlanEntry;
 use crate::record::results::{FinishReport, IntentOp, ResultsError, ResultsSink};
 use crate::record::{ErrorKind, RowRecord, Status};
 use crate::report::Reporter;
 use crate::stop::{StopHandle, StopReason};
 
 /// Shared by the reader thread and every worker. Without a results sink (a dry run) it only
-/// counts and reports.
+/// counts and reports, each row as a line of the plan too.
 pub(crate) struct Ledger {
     sink: Option<ResultsSink>,
     reporter: Arc<dyn Reporter>,
     stop: StopHandle,
     counts: Mutex<BTreeMap<Status, u64>>,
+    actions: Mutex<ActionCounts>,
     failures: AtomicU64,
     allowed_failures: Option<u64>,
 }
@@ -34,6 +38,7 @@ impl Ledger {
             reporter,
             stop,
             counts: Mutex::new(crate::summary::empty_counts()),
+            actions: Mutex::new(ActionCounts::default()),
             failures: AtomicU64::new(0),
             allowed_failures,
         }
@@ -41,11 +46,30 @@ impl Ledger {
 
     /// Records a row's final outcome: results file first (flushed), then counters and reporter.
     pub(crate) fn record(&self, record: &RowRecord) -> Result<(), ResultsError> {
-        if let Some(sink) = &self.sink {
-            sink.record(record)?;
+        self.record_with_drift(record, None)
+    }
+
+    /// [`record`](Self::record), with how the row's existing environment differs from it: a dry
+    /// run shows the drift in the row's line of the plan.
+    pub(crate) fn record_with_drift(
+        &self,
+        record: &RowRecord,
+        drift: Option<Drift>,
+    ) -> Result<(), ResultsError> {
+        match &self.sink {
+            Some(sink) => sink.record(record)?,
+            None => self.plan(&PlanEntry::from_record(record, drift)),
         }
         self.count(record);
         Ok(())
+    }
+
+    fn plan(&self, entry: &PlanEntry) {
+        self.actions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(entry.action.kind());
+        self.reporter.row_planned(entry);
     }
 
     /// Counts a row without writing it: one settled by an earlier run.
@@ -87,6 +111,12 @@ impl Ledger {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The plan's counts per action; `None` when the run applies its rows (it has a results file).
+    pub(crate) fn actions(&self) -> Option<ActionCounts> {
+        let actions = *self.actions.lock().unwrap_or_else(PoisonError::into_inner);
+        self.sink.is_none().then_some(actions)
     }
 
     /// Compacts the results file (one record per row, in row order); `None` for a dry run.
