@@ -325,6 +325,13 @@ pub fn journal_of(results: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The lock file of a results file: `<results>.lock`.
+pub fn lock_of(results: &Path) -> PathBuf {
+    let mut name = results.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running the CLI
 

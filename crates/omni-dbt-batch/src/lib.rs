@@ -56,7 +56,7 @@ pub use exit::ExitStatus;
 pub use read::checked::ScanReport;
 pub use read::input::{Format, InputError, InputSource, RowProblem};
 pub use read::shard::{Shard, ShardError};
-pub use record::results::{ResultsError, ResultsMode, ResultsReader, COLUMNS};
+pub use record::results::{LockHolder, ResultsError, ResultsMode, ResultsReader, COLUMNS};
 pub use record::{ErrorKind, RowRecord, Status};
 pub use report::{Phase, Reporter, Silent};
 pub use run::{run, validate_input};

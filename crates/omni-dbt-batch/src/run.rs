@@ -1,5 +1,6 @@
 //! The run from start to end: validate, plan, execute, record. The library's entry point.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,7 +18,7 @@ use crate::read::input::{Format, InputError, InputSource};
 use crate::read::shard::Shard;
 use crate::read::source::InputFile;
 use crate::record::ledger::Ledger;
-use crate::record::results::{format_of, ResultsMode, ResultsSink, ResultsWriter};
+use crate::record::results::{format_of, ResultsClaim, ResultsMode, ResultsSink, ResultsWriter};
 use crate::report::{Phase, Reporter};
 use crate::stop::StopReason;
 use crate::summary::{outcome, Summary};
@@ -68,8 +69,16 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         });
     }
 
-    // What an earlier run left, and the results file, still before any request.
+    // The whole configuration is checked before anything is created on disk, so that a
+    // corrected command is not refused by what a failed start left behind.
+    let clients = build_clients(&config)?;
     let results_path = config.results_path();
+    let claim = match config.write_mode {
+        WriteMode::Apply => Some(claim_results(&results_path, &config.input)?),
+        WriteMode::DryRun => None,
+    };
+
+    // What an earlier run left, and the results file, still before any request.
     let resume = match config.write_mode {
         WriteMode::Apply if config.results_mode == ResultsMode::Resume => {
             Some(Arc::new(Resume::load(&results_path)?))
@@ -99,15 +108,14 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         }
         None => ResumeCheck::default(),
     };
-    let sink = match config.write_mode {
-        WriteMode::Apply => Some(ResultsSink::new(ResultsWriter::create(
-            &results_path,
+    let sink = match claim {
+        Some(claim) => Some(ResultsSink::new(ResultsWriter::open(
+            claim,
             format_of(&results_path)?,
             config.results_mode,
         )?)),
-        WriteMode::DryRun => None,
+        None => None,
     };
-    let clients = build_clients(&config)?;
 
     // 2. Plan: what each connection already holds.
     let to_list = check.connections_to_list(config.existing, &report.connections);
@@ -227,6 +235,17 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|source| RunError::Internal { task, sent, source })
+}
+
+/// Checks the results path (its format, that it is neither a directory nor the input) and
+/// locks it for this run.
+fn claim_results(path: &Path, input: &InputSource) -> Result<ResultsClaim, RunError> {
+    format_of(path)?;
+    let inputs: Vec<&Path> = match input {
+        InputSource::Path(input) => vec![input.as_path()],
+        InputSource::Stdin => Vec::new(),
+    };
+    Ok(ResultsClaim::new(path, &inputs)?)
 }
 
 fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {
