@@ -33,6 +33,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+mod silent_server;
+pub use silent_server::SilentServer;
+
 /// How long any one CLI run may take before the test kills it and fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 

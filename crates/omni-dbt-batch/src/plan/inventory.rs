@@ -31,8 +31,10 @@ pub(crate) struct Inventory {
 
 impl Inventory {
     /// Lists `connections`, at most `concurrency` at a time, spread round-robin over the keys.
-    /// A 401 stops the run (`stop`) and no further connection is listed. A listing task that
-    /// fails (a bug) is an internal error.
+    /// A 401 stops the run (`stop`). Once the run stops, for whatever reason, no further
+    /// connection is listed and lists under way are abandoned at once: they only read, and every
+    /// row is then recorded as not started. A listing task that fails (a bug) is an internal
+    /// error.
     pub(crate) async fn gather(
         connections: Vec<ConnectionId>,
         clients: &[KeyClient],
@@ -44,12 +46,13 @@ impl Inventory {
         let permits = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut lists = JoinSet::new();
         for (i, connection) in connections.into_iter().enumerate() {
-            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            let permit = tokio::select! {
+                permit = Arc::clone(&permits).acquire_owned() => permit,
+                _ = stop.stopped() => break,
+            };
+            let Ok(permit) = permit else {
                 break;
             };
-            if stop.reason().is_some() {
-                break;
-            }
             let key = clients[i % clients.len()].clone();
             let stop = stop.clone();
             lists.spawn(async move {
@@ -69,7 +72,12 @@ impl Inventory {
                 inventory.add(joined, reporter)?;
             }
         }
-        while let Some(joined) = lists.join_next().await {
+        loop {
+            let joined = tokio::select! {
+                joined = lists.join_next() => joined,
+                _ = stop.stopped() => break, // dropping `lists` cancels them
+            };
+            let Some(joined) = joined else { break };
             inventory.add(joined, reporter)?;
         }
         Ok(inventory)
