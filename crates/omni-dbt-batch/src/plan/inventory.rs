@@ -17,7 +17,8 @@ use crate::stop::{StopHandle, StopReason};
 /// What Omni holds for one connection, as learnt by listing it once.
 #[derive(Clone, Debug)]
 pub(crate) enum ConnectionState {
-    /// The connection was listed: its environments by trimmed name (the first of a name wins).
+    /// The connection was listed: its environments by exact name (the first of a name wins),
+    /// as rows' names are matched (trimmed when read, then exactly).
     Listed(HashMap<String, Environment>),
     /// Listing failed in a way that dooms every row of the connection (403, 404, exhausted...).
     Unusable(Failure),
@@ -115,7 +116,7 @@ async fn list(key: &KeyClient, connection: &ConnectionId) -> ConnectionState {
             let mut by_name = HashMap::with_capacity(environments.len());
             for environment in environments {
                 by_name
-                    .entry(environment.name.trim().to_owned())
+                    .entry(environment.name.clone())
                     .or_insert(environment);
             }
             ConnectionState::Listed(by_name)
