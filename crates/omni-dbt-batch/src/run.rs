@@ -173,6 +173,14 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
 
     let stop_reason = config.stop.reason();
     let counts = ledger.counts();
+    let warnings: Vec<String> = clients
+        .first()
+        .and_then(|key| ledger.reach().warning(key.client.base_url().as_str()))
+        .into_iter()
+        .collect();
+    warnings
+        .iter()
+        .for_each(|warning| tracing::warn!("{warning}"));
     let stats = total_stats(&clients);
     let summary = Summary {
         outcome: outcome(&counts, stop_reason),
@@ -186,6 +194,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         rate_limited: stats.rate_limited,
         results_path: finished.map(|report| report.path),
         dry_run: config.write_mode == WriteMode::DryRun,
+        warnings,
     };
     reporter.finished(&summary);
     Ok(summary)

@@ -50,6 +50,9 @@ pub struct Summary {
     pub results_path: Option<PathBuf>,
     /// Whether nothing was written to Omni (`--dry-run`).
     pub dry_run: bool,
+    /// What the run suspects went wrong beyond single rows (such as a wrong base URL).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

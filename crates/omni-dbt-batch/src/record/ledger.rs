@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::execute::job::RowKey;
+use crate::record::reach::Reach;
 use crate::record::results::{FinishReport, IntentOp, ResultsError, ResultsSink};
 use crate::record::{ErrorKind, RowRecord, Status};
 use crate::report::Reporter;
@@ -19,6 +20,7 @@ pub(crate) struct Ledger {
     counts: Mutex<BTreeMap<Status, u64>>,
     failures: AtomicU64,
     allowed_failures: Option<u64>,
+    reach: Reach,
 }
 
 impl Ledger {
@@ -36,6 +38,7 @@ impl Ledger {
             counts: Mutex::new(crate::summary::empty_counts()),
             failures: AtomicU64::new(0),
             allowed_failures,
+            reach: Reach::default(),
         }
     }
 
@@ -57,6 +60,7 @@ impl Ledger {
             .entry(record.status)
             .or_default() += 1;
         self.reporter.row_finished(record);
+        self.reach.observe(record);
         if record.status == Status::Failed {
             let failures = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
             if self
@@ -74,6 +78,11 @@ impl Ledger {
             Some(sink) => sink.intend(&key.intent(op)),
             None => Ok(()),
         }
+    }
+
+    /// What the rows learnt about the server's reach.
+    pub(crate) fn reach(&self) -> &Reach {
+        &self.reach
     }
 
     /// The run's stop handle.
