@@ -223,7 +223,7 @@ pub fn validate_input(
 fn stop_message(reason: StopReason, config: &RunConfig) -> String {
     match reason {
         StopReason::Interrupted => {
-            "interrupted: rows in flight were allowed to finish; rerun with --resume".into()
+            "interrupted: requests on the wire were allowed to finish, rows waiting stopped at once; rerun with --resume".into()
         }
         StopReason::AuthFailed => "Omni answered 401 Unauthorized: the API token is wrong, revoked or not allowed here; nothing more was sent".into(),
         StopReason::TooManyFailures => format!(

@@ -13,7 +13,8 @@ use super::logging::LogFormat;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 every row succeeded; 1 the run finished but some rows failed; 2 usage, configuration
-or input error (nothing sent); 3 aborted (401 or --max-failures); 130 interrupted.
+or input error, or the results file is in use by another run (nothing sent); 3 aborted (401 or
+--max-failures); 130 interrupted.
 
 Every flag can also be set from the environment variable shown beside it.";
 
@@ -88,7 +89,8 @@ pub(super) struct RunArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Results file (.csv or .jsonl) [default: <INPUT stem>.results.csv beside INPUT;
+    /// Results file (.csv or .jsonl); never the input itself. Locked while a run writes it
+    /// (<PATH>.lock names the holder) [default: <INPUT stem>.results.csv beside INPUT;
     /// <stem>.shard-K-of-N.results.csv with --shard; stdin.results.csv for stdin].
     #[arg(long, value_name = "PATH", env = "OMNI_DBT_RESULTS")]
     pub results: Option<PathBuf>,
@@ -143,11 +145,12 @@ pub(super) struct RunArgs {
     #[arg(long, value_enum, default_value_t = ExistingPolicy::Skip, env = "OMNI_DBT_EXISTING")]
     pub existing: ExistingPolicy,
 
-    /// Continue from an existing results file: skip finished rows, reconcile rows left in flight.
+    /// Continue from an existing results file: skip finished rows, reconcile rows left in flight
+    /// (never overrides another run's lock on it).
     #[arg(long, env = "OMNI_DBT_RESUME", conflicts_with = "force")]
     pub resume: bool,
 
-    /// Overwrite an existing results file.
+    /// Overwrite an existing results file (never the input, nor one another run holds).
     #[arg(long, env = "OMNI_DBT_FORCE")]
     pub force: bool,
 
@@ -177,7 +180,8 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "PATH", env = "OMNI_DBT_SUMMARY_JSON")]
     pub summary_json: Option<PathBuf>,
 
-    /// After Ctrl-C/SIGTERM, how long rows in flight may finish before they are recorded skipped.
+    /// After Ctrl-C/SIGTERM, how long requests on the wire may finish before their rows are
+    /// recorded skipped; rows waiting (for the rate limit or a retry) stop at once.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "OMNI_DBT_GRACE")]
     pub grace: Duration,
 
