@@ -140,7 +140,7 @@ pub enum ResultsError {
         path: PathBuf,
     },
 
-    /// The writer behind a [`ResultsSink`](super::ResultsSink) was already finished.
+    /// The shared writer of a run was already finished.
     #[error("the results file {} was already finished; no more records can be added", path.display())]
     Finished {
         /// The results file.
