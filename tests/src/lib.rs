@@ -32,6 +32,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+mod silent_server;
+pub use silent_server::SilentServer;
+
 /// How long any one CLI run may take before the test kills it and fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -361,6 +364,13 @@ pub fn default_results(input: &Path) -> PathBuf {
 pub fn journal_of(results: &Path) -> PathBuf {
     let mut name = results.as_os_str().to_owned();
     name.push(".journal");
+    PathBuf::from(name)
+}
+
+/// The lock file of a results file: `<results>.lock`.
+pub fn lock_of(results: &Path) -> PathBuf {
+    let mut name = results.as_os_str().to_owned();
+    name.push(".lock");
     PathBuf::from(name)
 }
 

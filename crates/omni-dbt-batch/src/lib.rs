@@ -66,7 +66,7 @@ pub use read::input::{
     RowProblem,
 };
 pub use read::shard::{Shard, ShardError};
-pub use record::results::{ResultsError, ResultsMode, ResultsReader, COLUMNS};
+pub use record::results::{LockHolder, ResultsError, ResultsMode, ResultsReader, COLUMNS};
 pub use record::{ErrorKind, RowRecord, Status};
 pub use report::{Phase, Reporter, Silent};
 pub use run::{run, validate_input};

@@ -1,5 +1,6 @@
 //! The run from start to end: validate, plan, execute, record. The library's entry point.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,7 +18,7 @@ use crate::read::input::{DbtOptions, Format, InputError, InputSource};
 use crate::read::shard::Shard;
 use crate::read::source::InputFile;
 use crate::record::ledger::Ledger;
-use crate::record::results::{format_of, ResultsMode, ResultsSink, ResultsWriter};
+use crate::record::results::{format_of, ResultsClaim, ResultsMode, ResultsSink, ResultsWriter};
 use crate::report::{Phase, Reporter};
 use crate::stop::StopReason;
 use crate::summary::{outcome, Purpose, Summary};
@@ -82,8 +83,16 @@ pub(crate) async fn run_for(
         });
     }
 
-    // What an earlier run left, and the results file, still before any request.
+    // The whole configuration is checked before anything is created on disk, so that a
+    // corrected command is not refused by what a failed start left behind.
+    let clients = build_clients(&config)?;
     let results_path = config.results_path();
+    let claim = match config.write_mode {
+        WriteMode::Apply => Some(claim_results(&results_path, &config.input)?),
+        WriteMode::DryRun => None,
+    };
+
+    // What an earlier run left, and the results file, still before any request.
     let resume = match config.write_mode {
         WriteMode::Apply if config.results_mode == ResultsMode::Resume => {
             Some(Arc::new(Resume::load(&results_path)?))
@@ -113,15 +122,14 @@ pub(crate) async fn run_for(
         }
         None => ResumeCheck::default(),
     };
-    let sink = match config.write_mode {
-        WriteMode::Apply => Some(ResultsSink::new(ResultsWriter::create(
-            &results_path,
+    let sink = match claim {
+        Some(claim) => Some(ResultsSink::new(ResultsWriter::open(
+            claim,
             format_of(&results_path)?,
             config.results_mode,
         )?)),
-        WriteMode::DryRun => None,
+        None => None,
     };
-    let clients = build_clients(&config)?;
 
     // 2. Plan: what each connection already holds.
     let to_list = check.connections_to_list(config.existing, &report.connections);
@@ -180,6 +188,14 @@ pub(crate) async fn run_for(
     let stop_reason = config.stop.reason();
     let counts = ledger.counts();
     let actions = ledger.actions();
+    let warnings: Vec<String> = clients
+        .first()
+        .and_then(|key| ledger.reach().warning(key.client.base_url().as_str()))
+        .into_iter()
+        .collect();
+    warnings
+        .iter()
+        .for_each(|warning| tracing::warn!("{warning}"));
     let stats = total_stats(&clients);
     let summary = Summary {
         outcome: outcome(&counts, stop_reason, purpose, actions.as_ref()),
@@ -194,6 +210,7 @@ pub(crate) async fn run_for(
         results_path: finished.map(|report| report.path),
         dry_run: config.write_mode == WriteMode::DryRun,
         actions,
+        warnings,
     };
     reporter.finished(&summary);
     Ok(summary)
@@ -235,7 +252,7 @@ pub fn validate_input(
 fn stop_message(reason: StopReason, config: &RunConfig) -> String {
     match reason {
         StopReason::Interrupted => {
-            "interrupted: rows in flight were allowed to finish; rerun with --resume".into()
+            "interrupted: requests on the wire were allowed to finish, rows waiting stopped at once; rerun with --resume".into()
         }
         StopReason::AuthFailed => "Omni answered 401 Unauthorized: the API token is wrong, revoked or not allowed here; nothing more was sent".into(),
         StopReason::TooManyFailures => format!(
@@ -256,6 +273,17 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|source| RunError::Internal { task, sent, source })
+}
+
+/// Checks the results path (its format, that it is neither a directory nor the input) and
+/// locks it for this run.
+fn claim_results(path: &Path, input: &InputSource) -> Result<ResultsClaim, RunError> {
+    format_of(path)?;
+    let inputs: Vec<&Path> = match input {
+        InputSource::Path(input) => vec![input.as_path()],
+        InputSource::Stdin => Vec::new(),
+    };
+    Ok(ResultsClaim::new(path, &inputs)?)
 }
 
 fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {

@@ -56,6 +56,9 @@ pub struct Summary {
     /// For a plan or dry run, how many entries have each action; `None` when rows were applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actions: Option<ActionCounts>,
+    /// What the run suspects went wrong beyond single rows (such as a wrong base URL).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -477,7 +477,10 @@ impl Client {
             let started = tokio::time::Instant::now();
             self.scope.request();
             self.shared.totals.request();
-            let result = self.shared.http.send(request).await;
+            let result = {
+                let _on_the_wire = (self.scope.on_the_wire(), self.shared.totals.on_the_wire());
+                self.shared.http.send(request).await
+            };
             let span = tracing::Span::current();
             span.record("latency_ms", started.elapsed().as_millis());
             match result {

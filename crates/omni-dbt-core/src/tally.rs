@@ -15,6 +15,18 @@ pub struct Tally {
     pub rate_limited: u64,
     /// The status of the last response received, if any.
     pub last_status: Option<u16>,
+    /// Requests sent whose response (or failure) has not come back yet: while it is 0, a scope
+    /// is waiting (for the rate limiter or a retry delay), not on the wire.
+    pub on_the_wire: u64,
+}
+
+/// Counts one request as on the wire until dropped, so a cancelled send is not counted forever.
+pub(crate) struct OnTheWire<'a>(&'a AtomicU64);
+
+impl Drop for OnTheWire<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Live counters behind a [`Tally`].
@@ -25,11 +37,17 @@ pub(crate) struct Counters {
     rate_limited: AtomicU64,
     /// 0 while no response has been seen.
     last_status: AtomicU32,
+    on_the_wire: AtomicU64,
 }
 
 impl Counters {
     pub(crate) fn request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn on_the_wire(&self) -> OnTheWire<'_> {
+        self.on_the_wire.fetch_add(1, Ordering::Relaxed);
+        OnTheWire(&self.on_the_wire)
     }
 
     pub(crate) fn retry(&self) {
@@ -50,6 +68,7 @@ impl Counters {
             retries: self.retries.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
             last_status: u16::try_from(status).ok().filter(|s| *s != 0),
+            on_the_wire: self.on_the_wire.load(Ordering::Relaxed),
         }
     }
 }

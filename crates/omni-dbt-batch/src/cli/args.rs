@@ -13,8 +13,9 @@ use super::logging::LogFormat;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 every row succeeded (plan: nothing would change); 1 the run finished but some rows
-failed (plan: some rows would fail); 2 usage, configuration or input error (nothing sent);
-3 aborted (401 or --max-failures); 4 plan found changes to make; 130 interrupted.
+failed (plan: some rows would fail); 2 usage, configuration or input error, or the results file is
+in use by another run (nothing sent); 3 aborted (401 or --max-failures); 4 plan found changes to
+make; 130 interrupted.
 
 Every flag can also be set from the environment variable shown beside it.";
 
@@ -156,7 +157,8 @@ pub(super) struct RunArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Results file (.csv or .jsonl) [default: <INPUT stem>.results.csv beside INPUT;
+    /// Results file (.csv or .jsonl); never the input itself. Locked while a run writes it
+    /// (<PATH>.lock names the holder) [default: <INPUT stem>.results.csv beside INPUT;
     /// <stem>.shard-K-of-N.results.csv with --shard; stdin.results.csv for stdin].
     /// `plan` and --dry-run neither read nor write one.
     #[arg(long, value_name = "PATH", env = "OMNI_DBT_RESULTS")]
@@ -212,12 +214,14 @@ pub(super) struct RunArgs {
     #[arg(long, value_enum, default_value_t = ExistingPolicy::Skip, env = "OMNI_DBT_EXISTING")]
     pub existing: ExistingPolicy,
 
-    /// Continue from an existing results file: skip finished rows, reconcile rows left in flight.
-    /// No effect on `plan` or --dry-run, which compare every row with Omni.
+    /// Continue from an existing results file: skip finished rows, reconcile rows left in flight
+    /// (never overrides another run's lock on it). No effect on `plan` or --dry-run, which
+    /// compare every row with Omni.
     #[arg(long, env = "OMNI_DBT_RESUME", conflicts_with = "force")]
     pub resume: bool,
 
-    /// Overwrite an existing results file (no effect on `plan` or --dry-run, which leave it be).
+    /// Overwrite an existing results file (never the input, nor one another run holds; no effect
+    /// on `plan` or --dry-run, which leave it be).
     #[arg(long, env = "OMNI_DBT_FORCE")]
     pub force: bool,
 
@@ -248,7 +252,8 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "PATH", env = "OMNI_DBT_SUMMARY_JSON")]
     pub summary_json: Option<PathBuf>,
 
-    /// After Ctrl-C/SIGTERM, how long rows in flight may finish before they are recorded skipped.
+    /// After Ctrl-C/SIGTERM, how long requests on the wire may finish before their rows are
+    /// recorded skipped; rows waiting (for the rate limit or a retry) stop at once.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_GRACE")]
     pub grace: Duration,
 

@@ -51,6 +51,9 @@ pub(super) fn print_summary(summary: &Summary) {
     if let Some(path) = &summary.results_path {
         println!("  results: {}", path.display());
     }
+    for warning in &summary.warnings {
+        println!("  warning: {warning}");
+    }
     match summary.outcome {
         RunOutcome::Succeeded | RunOutcome::SomeRowsFailed | RunOutcome::ChangesPlanned => {}
         RunOutcome::Aborted => println!(

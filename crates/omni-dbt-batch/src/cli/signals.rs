@@ -16,7 +16,7 @@ pub(super) fn watch(stop: StopHandle, reporter: Arc<CliReporter>, grace: Duratio
         }
         stop.stop(StopReason::Interrupted);
         reporter.println(&format!(
-            "interrupted: no new rows start; rows in flight get up to {} to finish. Press Ctrl-C again to exit at once.",
+            "interrupted: no new request is sent; requests on the wire get up to {} to finish. Press Ctrl-C again to exit at once.",
             omni_dbt_units::format_duration(grace)
         ));
         if next_signal().await.is_ok() {

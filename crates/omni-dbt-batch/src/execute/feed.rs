@@ -69,17 +69,21 @@ impl Feeder {
                 .resume
                 .as_ref()
                 .map_or(Prior::Fresh, |resume| resume.prior(&key));
-            let sent = match prior {
+            let (sent, earlier_op) = match prior {
                 Prior::Settled(record) => {
                     resumed += 1;
                     self.ledger.count(&record);
                     continue;
                 }
-                Prior::MaybeApplied => Sent::MaybeBefore,
-                Prior::Fresh => Sent::Never,
+                Prior::MaybeApplied(op) => (Sent::MaybeBefore, Some(op)),
+                Prior::Fresh => (Sent::Never, None),
             };
             if let Some(reason) = self.ledger.stop().reason() {
                 self.ledger.record(&stopped_record(&key, reason))?;
+                if let Some(op) = earlier_op {
+                    // Still in doubt: the next --resume must look it up too.
+                    self.ledger.intend(&key, op)?;
+                }
                 continue;
             }
             let Some(work) = self.plan(key, row, sent)? else {

@@ -8,12 +8,13 @@ use omni_dbt_core::{Client, ConnectionId, EnsureOutcome, EnvironmentId};
 use tokio::sync::mpsc;
 
 use crate::error::{RunError, Sent};
+use crate::execute::cutoff::{cut_off, cut_off_record, sent_by_an_earlier_run, Applied};
 use crate::execute::failure::Failure;
-use crate::execute::job::{Job, RowKey, Work};
+use crate::execute::job::{Job, Work};
 use crate::record::ledger::{stopped_record, Ledger};
 use crate::record::results::ResultsError;
 use crate::record::{ErrorKind, RowRecord, Status};
-use crate::stop::{StopHandle, StopReason};
+use crate::stop::StopReason;
 
 /// One API key's client and its share of the workers.
 #[derive(Clone, Debug)]
@@ -112,13 +113,14 @@ impl Worker {
         self.ledger.intend(&job.key, op)?;
         let scoped = self.key.client.scoped();
         let outcome = tokio::select! {
-            outcome = perform(&scoped, &job) => Some(outcome),
-            () = grace_expired(self.ledger.stop(), self.grace) => None,
+            biased; // an answer that has come back is recorded, not cut off
+            outcome = perform(&scoped, &job) => Ok(outcome),
+            cutoff = cut_off(self.ledger.stop(), self.grace, &scoped) => Err(cutoff),
         };
         let tally = scoped.tally();
         let attempts = u32::try_from(tally.requests).unwrap_or(u32::MAX);
         let (record, maybe_applied) = match outcome {
-            Some(Ok((status, id))) => {
+            Ok(Ok((status, id))) => {
                 let record = RowRecord {
                     environment_id: Some(id),
                     attempts,
@@ -127,7 +129,7 @@ impl Worker {
                 };
                 (record, false)
             }
-            Some(Err(error)) => {
+            Ok(Err(error)) => {
                 let failure = Failure::from_error(&error, attempts);
                 self.react(&job.connection, &failure);
                 let record = RowRecord {
@@ -136,10 +138,11 @@ impl Worker {
                 };
                 (record, outcome_unknown(&failure))
             }
-            None => (
-                interrupted_record(&job.key, attempts, tally.last_status),
-                true,
-            ),
+            Err(cutoff) => {
+                let earlier = sent_by_an_earlier_run(&job.work);
+                let (record, applied) = cut_off_record(&job.key, cutoff, &tally, earlier);
+                (record, applied == Applied::Maybe)
+            }
         };
         self.ledger.record(&record)?;
         if maybe_applied {
@@ -189,21 +192,6 @@ async fn perform(client: &Client, job: &Job) -> omni_dbt_core::Result<(Status, E
     }
 }
 
-/// The record of a row cut off in flight by an interrupt.
-fn interrupted_record(key: &RowKey, attempts: u32, http_status: Option<u16>) -> RowRecord {
-    RowRecord {
-        attempts,
-        http_status,
-        error_kind: Some(ErrorKind::Interrupted),
-        error: Some(
-            "interrupted while in flight: the request may have been applied; \
-             rerun with --resume, which looks it up before sending again"
-                .to_owned(),
-        ),
-        ..key.record(Status::Skipped)
-    }
-}
-
 /// Whether a row that failed this way may nonetheless have been applied: anything but a
 /// definite refusal (validation, auth, forbidden, not found).
 fn outcome_unknown(failure: &Failure) -> bool {
@@ -211,14 +199,4 @@ fn outcome_unknown(failure: &Failure) -> bool {
         failure.kind,
         ErrorKind::Validation | ErrorKind::Auth | ErrorKind::Forbidden | ErrorKind::NotFound
     )
-}
-
-/// Resolves once the run has been interrupted for longer than `grace`; never for other stops,
-/// which let in-flight rows finish.
-async fn grace_expired(stop: &StopHandle, grace: Duration) {
-    if stop.stopped().await == StopReason::Interrupted {
-        tokio::time::sleep(grace).await;
-    } else {
-        std::future::pending::<()>().await;
-    }
 }

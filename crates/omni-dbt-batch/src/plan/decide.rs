@@ -74,7 +74,7 @@ pub(crate) fn decide(
                 failure: Some(failure.clone()),
             }
         }
-        Some(ConnectionState::Listed(by_name)) => by_name.get(environment.name.trim()),
+        Some(ConnectionState::Listed(by_name)) => by_name.get(&environment.name),
         None => None,
     };
     let Some(existing) = existing else {

@@ -17,7 +17,8 @@ use crate::stop::{StopHandle, StopReason};
 /// What Omni holds for one connection, as learnt by listing it once.
 #[derive(Clone, Debug)]
 pub(crate) enum ConnectionState {
-    /// The connection was listed: its environments by trimmed name (the first of a name wins).
+    /// The connection was listed: its environments by exact name (the first of a name wins),
+    /// as rows' names are matched (trimmed when read, then exactly).
     Listed(HashMap<String, Environment>),
     /// Listing failed in a way that dooms every row of the connection (403, 404, exhausted...).
     Unusable(Failure),
@@ -31,8 +32,10 @@ pub(crate) struct Inventory {
 
 impl Inventory {
     /// Lists `connections`, at most `concurrency` at a time, spread round-robin over the keys.
-    /// A 401 stops the run (`stop`) and no further connection is listed. A listing task that
-    /// fails (a bug) is an internal error.
+    /// A 401 stops the run (`stop`). Once the run stops, for whatever reason, no further
+    /// connection is listed and lists under way are abandoned at once: they only read, and every
+    /// row is then recorded as not started. A listing task that fails (a bug) is an internal
+    /// error.
     pub(crate) async fn gather(
         connections: Vec<ConnectionId>,
         clients: &[KeyClient],
@@ -44,12 +47,13 @@ impl Inventory {
         let permits = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut lists = JoinSet::new();
         for (i, connection) in connections.into_iter().enumerate() {
-            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            let permit = tokio::select! {
+                permit = Arc::clone(&permits).acquire_owned() => permit,
+                _ = stop.stopped() => break,
+            };
+            let Ok(permit) = permit else {
                 break;
             };
-            if stop.reason().is_some() {
-                break;
-            }
             let key = clients[i % clients.len()].clone();
             let stop = stop.clone();
             lists.spawn(async move {
@@ -69,7 +73,12 @@ impl Inventory {
                 inventory.add(joined, reporter)?;
             }
         }
-        while let Some(joined) = lists.join_next().await {
+        loop {
+            let joined = tokio::select! {
+                joined = lists.join_next() => joined,
+                _ = stop.stopped() => break, // dropping `lists` cancels them
+            };
+            let Some(joined) = joined else { break };
             inventory.add(joined, reporter)?;
         }
         Ok(inventory)
@@ -107,7 +116,7 @@ async fn list(key: &KeyClient, connection: &ConnectionId) -> ConnectionState {
             let mut by_name = HashMap::with_capacity(environments.len());
             for environment in environments {
                 by_name
-                    .entry(environment.name.trim().to_owned())
+                    .entry(environment.name.clone())
                     .or_insert(environment);
             }
             ConnectionState::Listed(by_name)

@@ -17,7 +17,7 @@ use crate::read::checked::Checked;
 use crate::read::input::InputError;
 use crate::read::source::InputFile;
 use crate::record::fingerprint::fingerprint;
-use crate::record::results::{format_of, PriorRow, ResultsError, ResumeState};
+use crate::record::results::{format_of, IntentOp, PriorRow, ResultsError, ResumeState};
 use crate::record::RowRecord;
 
 /// How many changed rows a refused resume names.
@@ -36,8 +36,9 @@ pub(crate) enum Prior {
     Fresh,
     /// The earlier run settled it; this is the record to count, and nothing is sent.
     Settled(RowRecord),
-    /// Its request may have been applied without a record: look it up before sending again.
-    MaybeApplied,
+    /// Its request (`op`) may have been applied without a record: look it up before sending
+    /// again, and keep its intent if it is not sent this time either.
+    MaybeApplied(IntentOp),
 }
 
 /// Rows the results file vouches for (finished, or in flight) whose request changed in the input.
@@ -101,7 +102,11 @@ impl Resume {
     pub(crate) fn prior(&self, key: &RowKey) -> Prior {
         match self.state.get(key.row) {
             None => Prior::Fresh,
-            Some(before) if before.in_flight => Prior::MaybeApplied,
+            Some(before) if before.in_flight => Prior::MaybeApplied(
+                self.state
+                    .intent(key.row)
+                    .map_or(IntentOp::Create, |intent| intent.op),
+            ),
             Some(before) => settled(key, before).map_or(Prior::Fresh, Prior::Settled),
         }
     }

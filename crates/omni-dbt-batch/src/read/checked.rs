@@ -203,7 +203,7 @@ pub struct ScanReport {
     pub valid: u64,
     /// Rows that cannot.
     pub invalid: u64,
-    /// The first invalid rows, at most the `max_listed` given to [`scan`].
+    /// The first invalid rows, at most the `max_listed` given to the scan.
     pub problems: Vec<RowProblem>,
     /// The connections of the valid rows.
     pub connections: BTreeSet<ConnectionId>,

@@ -8,6 +8,7 @@ use crate::execute::job::RowKey;
 use crate::plan::actions::ActionCounts;
 use crate::plan::diff::Drift;
 use crate::plan::entry::PlanEntry;
+use crate::record::reach::Reach;
 use crate::record::results::{FinishReport, IntentOp, ResultsError, ResultsSink};
 use crate::record::{ErrorKind, RowRecord, Status};
 use crate::report::Reporter;
@@ -23,6 +24,7 @@ pub(crate) struct Ledger {
     actions: Mutex<ActionCounts>,
     failures: AtomicU64,
     allowed_failures: Option<u64>,
+    reach: Reach,
 }
 
 impl Ledger {
@@ -41,6 +43,7 @@ impl Ledger {
             actions: Mutex::new(ActionCounts::default()),
             failures: AtomicU64::new(0),
             allowed_failures,
+            reach: Reach::default(),
         }
     }
 
@@ -81,6 +84,7 @@ impl Ledger {
             .entry(record.status)
             .or_default() += 1;
         self.reporter.row_finished(record);
+        self.reach.observe(record);
         if record.status == Status::Failed {
             let failures = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
             if self
@@ -98,6 +102,11 @@ impl Ledger {
             Some(sink) => sink.intend(&key.intent(op)),
             None => Ok(()),
         }
+    }
+
+    /// What the rows learnt about the server's reach.
+    pub(crate) fn reach(&self) -> &Reach {
+        &self.reach
     }
 
     /// The run's stop handle.

@@ -302,6 +302,15 @@ mod tests {
     }
 
     #[test]
+    fn names_are_trimmed_when_read() {
+        let rows = read(&format!(
+            "connection_id,name,target_schema\n{CONN},\" alpha \",s\n{CONN},\"\tbeta\",s\n"
+        ));
+        assert_eq!(ok(&rows[0]).environment.name, "alpha");
+        assert_eq!(ok(&rows[1]).environment.name, "beta");
+    }
+
+    #[test]
     fn bom_is_ignored() {
         let rows = read(&format!(
             "\u{feff}connection_id,name,target_schema\n{CONN},a,s\n"

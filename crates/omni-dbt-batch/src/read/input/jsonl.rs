@@ -299,6 +299,14 @@ mod tests {
     }
 
     #[test]
+    fn names_are_trimmed_when_read() {
+        let rows = read(&format!(
+            r#"{{"connectionId":"{CONN}","name":"  gamma ","targetSchema":"s"}}"#
+        ));
+        assert_eq!(rows[0].as_ref().unwrap().environment.name, "gamma");
+    }
+
+    #[test]
     fn api_shape_is_read() {
         let rows = read(&format!(
             r#"{{"connectionId":"{CONN}","name":"dev","targetSchema":"s","targetRole":"r","variables":[{{"name":"K","value":"v","isSecret":true}}]}}"#

@@ -141,7 +141,7 @@ impl RawRow {
         let mut take = |field: Field| self.fields[field.index()].take();
         let optional = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
         NewEnvironment {
-            name: take(Field::Name).unwrap_or_default(),
+            name: trimmed(take(Field::Name).unwrap_or_default()),
             target_schema: take(Field::TargetSchema).unwrap_or_default(),
             owner_id: optional(take(Field::OwnerId)),
             target_database: optional(take(Field::TargetDatabase)),
@@ -149,5 +149,15 @@ impl RawRow {
             target_role: optional(take(Field::TargetRole)),
             variables: self.variables.take(),
         }
+    }
+}
+
+/// A name as the run means it: without leading or trailing whitespace, which a spreadsheet
+/// easily adds and nobody sees. It is sent, matched against Omni's names and recorded that way,
+/// so that creating and matching follow one rule.
+fn trimmed(name: String) -> String {
+    match name.trim() {
+        trimmed if trimmed.len() == name.len() => name,
+        trimmed => trimmed.to_owned(),
     }
 }

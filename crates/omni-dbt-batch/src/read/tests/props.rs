@@ -78,10 +78,15 @@ fn cell() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9_ ,\"\n'é日.-]{0,12}[a-zA-Z0-9é]"
 }
 
+/// A name as the readers keep it: a cell without leading whitespace (names are trimmed).
+fn name() -> impl Strategy<Value = String> {
+    cell().prop_map(|cell| cell.trim().to_owned())
+}
+
 fn environment() -> impl Strategy<Value = (ConnectionId, NewEnvironment)> {
     (
         any::<u128>(),
-        cell(),
+        name(),
         cell(),
         prop::option::of(any::<u128>()),
         prop::option::of(cell()),

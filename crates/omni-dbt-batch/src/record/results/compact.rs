@@ -63,7 +63,8 @@ impl Index {
 ///
 /// The order of the steps keeps every crash point safe: the journal is rewritten (or removed)
 /// before the new results file is renamed into place, and the intents it keeps are marked with
-/// the larger of the old and new file lengths, so that no record of either file can settle them.
+/// the larger of the old and new file lengths, so that no record of either file can settle them;
+/// once the new file is in place, they are marked with its length, where the next run appends.
 pub(crate) fn finish(
     path: &Path,
     format: Format,
@@ -87,6 +88,16 @@ pub(crate) fn finish(
     )?;
     if let Some(replacement) = replacement {
         replacement.commit()?;
+        if new_len < old_len && !unsettled.is_empty() {
+            // The shorter file is in place: the next run appends from `new_len`, and its records
+            // must settle these intents. A crash before this leaves the larger mark, which only
+            // keeps them in doubt longer (looked up again), never settled by mistake.
+            journal::rewrite(
+                journal_path,
+                unsettled.values().map(|entry| &entry.intent),
+                new_len,
+            )?;
+        }
     }
     let in_flight: Vec<u64> = unsettled.into_keys().collect();
     if !in_flight.is_empty() {

@@ -4,6 +4,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::LockHolder;
+
 /// An error reading or writing a results file or its intent journal.
 ///
 /// Every variant names the file involved; messages never contain secret values (the results file
@@ -20,6 +22,48 @@ pub enum ResultsError {
     Exists {
         /// The file that exists.
         path: PathBuf,
+    },
+
+    /// Another process holds the results file's lock: it is writing the file now.
+    #[error(
+        "{} is in use: another omni-dbt-batch process holds its lock ({}), and two runs on one \
+         results file could create environments twice. Nothing was sent. Wait for that process \
+         to end, or stop it (its lock ends with it, even after kill -9); --resume and --force \
+         do not override the lock",
+        path.display(),
+        holder.as_ref().map_or_else(|| "it has not said who it is yet".to_owned(), ToString::to_string)
+    )]
+    Locked {
+        /// The results file.
+        path: PathBuf,
+        /// The process holding it, as it wrote itself into the lock file.
+        holder: Option<LockHolder>,
+    },
+
+    /// The results path is a directory.
+    #[error(
+        "the results path {} is a directory: give the path of a file, such as {}",
+        path.display(),
+        path.join("envs.results.csv").display()
+    )]
+    IsDirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+
+    /// The results file (or its journal or lock) would be one of the command's inputs.
+    #[error(
+        "the results file {} is the input {} itself (the same file, however the paths are \
+         spelled), and writing it would destroy the input, --force or not. Nothing was sent. \
+         Give the results another path",
+        path.display(),
+        input.display()
+    )]
+    IsInput {
+        /// The results path (or its journal's or lock's) that is the input.
+        path: PathBuf,
+        /// The input, as given.
+        input: PathBuf,
     },
 
     /// The format could not be told from the file name.
@@ -96,7 +140,7 @@ pub enum ResultsError {
         path: PathBuf,
     },
 
-    /// The writer behind a [`ResultsSink`](super::ResultsSink) was already finished.
+    /// The shared writer of a run was already finished.
     #[error("the results file {} was already finished; no more records can be added", path.display())]
     Finished {
         /// The results file.

@@ -12,16 +12,23 @@
 //! before sending them again. [`ResultsWriter::finish`] leaves one record per row in row order
 //! and deletes the journal.
 //!
+//! # One writer
+//! A writer holds a [`ResultsClaim`]: the path was checked (not a directory, not an input) and
+//! `<results>.lock` is locked for this process until the writer is finished or dropped, so a
+//! second process refuses to start on the same file, whatever its flags.
+//!
 //! # Formats
 //! The columns are [`COLUMNS`], in that order. CSV has a header row and leaves absent values
 //! empty; JSONL has one object per line with every column as a key and absent values as `null`.
 
+mod claim;
 mod codec;
 mod compact;
 mod error;
 mod files;
 mod format;
 mod journal;
+mod lock;
 mod reader;
 mod resume;
 mod scan;
@@ -31,11 +38,13 @@ mod writer;
 #[cfg(test)]
 mod props;
 
+pub(crate) use claim::ResultsClaim;
 pub use codec::COLUMNS;
 pub(crate) use compact::FinishReport;
 pub use error::ResultsError;
 pub(crate) use format::{format_of, Format};
 pub(crate) use journal::{Intent, IntentOp};
+pub use lock::LockHolder;
 pub use reader::ResultsReader;
 pub(crate) use resume::{PriorRow, ResumeState};
 pub(crate) use sink::ResultsSink;

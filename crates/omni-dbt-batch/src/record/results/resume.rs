@@ -190,7 +190,6 @@ impl ResumeState {
     }
 
     /// The intent of `row` if the row is in flight: the connection and name to look up.
-    #[cfg(test)]
     pub(crate) fn intent(&self, row: u64) -> Option<&Intent> {
         self.in_flight.get(&row)
     }

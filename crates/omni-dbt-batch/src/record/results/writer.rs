@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use super::claim::ResultsClaim;
 use super::codec::{is_csv_header, missing_header_message, Encoder, CSV_HEADER};
 use super::compact::{finish, FinishReport};
 use super::files::{remove_if_exists, AppendFile, Opening};
@@ -38,6 +39,7 @@ pub enum ResultsMode {
 /// To share it between tasks, wrap it in a mutex: [`ResultsSink`](super::ResultsSink) does.
 #[derive(Debug)]
 pub(crate) struct ResultsWriter {
+    claim: ResultsClaim,
     format: Format,
     results: AppendFile,
     journal: JournalWriter,
@@ -46,16 +48,32 @@ pub(crate) struct ResultsWriter {
 }
 
 impl ResultsWriter {
-    /// Opens the results file at `path` (records in `format`) and its journal, as `mode` says.
-    ///
-    /// A new or emptied CSV file gets its header at once. Resuming checks that an existing CSV
-    /// file starts with the header ([`ResultsError::Corrupt`] otherwise).
+    /// Claims the results file at `path` ([`ResultsClaim::new`]: its lock, with no input to
+    /// protect) and opens it as [`open`](Self::open) does.
+    #[allow(
+        dead_code,
+        reason = "for commands whose results protect no input file; the run claims first"
+    )]
     pub(crate) fn create(
         path: impl Into<PathBuf>,
         format: Format,
         mode: ResultsMode,
     ) -> Result<Self, ResultsError> {
-        let path = path.into();
+        let path: PathBuf = path.into();
+        Self::open(ResultsClaim::new(&path, &[])?, format, mode)
+    }
+
+    /// Opens the claimed results file (records in `format`) and its journal, as `mode` says;
+    /// the writer keeps the claim, and with it the lock, until it is finished or dropped.
+    ///
+    /// A new or emptied CSV file gets its header at once. Resuming checks that an existing CSV
+    /// file starts with the header ([`ResultsError::Corrupt`] otherwise).
+    pub(crate) fn open(
+        claim: ResultsClaim,
+        format: Format,
+        mode: ResultsMode,
+    ) -> Result<Self, ResultsError> {
+        let path = claim.path().to_path_buf();
         let journal_path = journal_path(&path);
         let (results, journal) = match mode {
             ResultsMode::New => {
@@ -80,6 +98,7 @@ impl ResultsWriter {
         }
         let journal = JournalWriter::open(&journal_path, journal)?;
         Ok(Self {
+            claim,
             format,
             results,
             journal,
@@ -115,6 +134,7 @@ impl ResultsWriter {
     /// later `--resume`, and reported in [`FinishReport::in_flight`].
     pub(crate) fn finish(self) -> Result<FinishReport, ResultsError> {
         let Self {
+            claim,
             format,
             results,
             journal,
@@ -124,7 +144,10 @@ impl ResultsWriter {
         let path = results.path().to_path_buf();
         drop(results);
         drop(journal);
-        finish(&path, format, &journal_path)
+        let report = finish(&path, format, &journal_path);
+        // The lock outlives compaction, whose renames replace the results file and journal.
+        drop(claim);
+        report
     }
 
     /// The results file's path.

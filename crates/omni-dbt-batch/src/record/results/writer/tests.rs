@@ -334,6 +334,23 @@ fn intents_kept_by_finish_are_settled_by_a_later_record() {
 }
 
 #[test]
+fn intents_kept_by_a_finish_that_shortened_the_file_are_settled_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = temp_path(&dir, "r.csv");
+    let mut writer = ResultsWriter::create(&path, Format::Csv, ResultsMode::New).unwrap();
+    for _ in 0..3 {
+        writer.record(&created(2)).unwrap(); // repeats: compaction shortens the file
+    }
+    writer.intend(&intent(1)).unwrap();
+    assert_eq!(writer.finish().unwrap().in_flight, vec![1]);
+
+    let mut writer = ResultsWriter::create(&path, Format::Csv, ResultsMode::Resume).unwrap();
+    writer.record(&created(1)).unwrap();
+    assert!(writer.finish().unwrap().in_flight.is_empty());
+    assert!(!journal_path(&path).exists());
+}
+
+#[test]
 fn writer_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<ResultsWriter>();

@@ -1,0 +1,119 @@
+//! End to end: one process at a time writes a results file; a second run on it exits 2 naming
+//! the holder, whatever its flags, and a killed run's lock blocks nobody.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use omni_dbt_e2e::*;
+
+const ROWS: usize = 16;
+
+/// Starts two runs together on the same input and results file, both with `flag` (an overlapping
+/// cron job), paced so that each lasts seconds. Checks that exactly one proceeds (exit 0) and the
+/// other exits 2 naming the first's pid, and that every environment was created once.
+async fn overlapping_runs(flag: &str) {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(ROWS, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = default_results(&input);
+    let start = || {
+        cli()
+            .run_against(&sandbox, &input)
+            .args(["--rate", "300/min", flag])
+            .spawn()
+    };
+    let (first, second) = (start(), start());
+    let pids = [first.pid(), second.pid()];
+    let (first, second) = tokio::join!(first.wait(), second.wait());
+
+    let (winner, loser) = match (first.code, second.code) {
+        (Some(0), Some(2)) => (0, 1),
+        (Some(2), Some(0)) => (1, 0),
+        _ => panic!(
+            "exactly one run proceeds\n{}\n{}",
+            first.all(),
+            second.all()
+        ),
+    };
+    let refused = [&first, &second][loser];
+    assert!(
+        refused.stderr.contains("is in use")
+            && refused.stderr.contains(&format!("pid {}", pids[winner])),
+        "the refusal names the run holding the file\n{}",
+        refused.all()
+    );
+
+    let snapshot = sandbox.snapshot();
+    assert_all_created(&read_results(&results), &rows, &snapshot);
+    assert_eq!(snapshot.creates_applied, ROWS as u64);
+    assert_eq!(
+        posts(&snapshot),
+        ROWS as u64,
+        "one POST per row, from one run"
+    );
+    assert!(
+        !lock_of(&results).exists(),
+        "the lock file goes with its run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_resume_runs_started_together_let_one_proceed_and_refuse_the_other_naming_it() {
+    overlapping_runs("--resume").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_forced_runs_started_together_let_one_proceed_and_refuse_the_other_naming_it() {
+    overlapping_runs("--force").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_with_sigkill_leaves_no_lock_that_blocks_the_next_resume() {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(40, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = default_results(&input);
+
+    let mut running = cli()
+        .run_against(&sandbox, &input)
+        .args(["--rate", "600/min"])
+        .spawn();
+    let pid = running.pid();
+    running.wait_for_records(&results, 5).await;
+    assert!(
+        file_contains(&lock_of(&results), &format!("\"pid\":{pid}")),
+        "the lock file names its holder"
+    );
+    running.kill_9().await;
+    assert!(lock_of(&results).exists(), "kill -9 leaves the lock file");
+
+    // The file is free: a plain rerun gets the usual advice, not a lock refusal.
+    let plain = cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .run()
+        .await;
+    plain.assert_code(2);
+    assert!(
+        plain.stderr.contains("already exists")
+            && plain.stderr.contains("--resume")
+            && plain.stderr.contains("--force")
+            && !plain.stderr.contains("is in use"),
+        "{}",
+        plain.all()
+    );
+
+    cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .arg("--resume")
+        .run()
+        .await
+        .assert_code(0);
+    let snapshot = sandbox.snapshot();
+    assert_all_created(&read_results(&results), &rows, &snapshot);
+    assert_eq!(snapshot.creates_applied, rows.len() as u64);
+    assert!(!lock_of(&results).exists());
+}
