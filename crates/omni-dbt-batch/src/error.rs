@@ -1,6 +1,7 @@
 //! Why a run could not start or could not go on, and whether anything had been sent by then.
 
 use crate::exit::ExitStatus;
+use crate::prune::PruneRefused;
 use crate::read::checked::ScanReport;
 use crate::read::input::InputError;
 use crate::record::results::ResultsError;
@@ -47,6 +48,10 @@ pub enum RunError {
     /// The results file could not be created or read; nothing was sent.
     #[error(transparent)]
     Results(#[from] ResultsError),
+    /// `--prune` refused the plan (invalid rows, a connection not listed, too many deletions);
+    /// nothing was sent.
+    #[error(transparent)]
+    Prune(#[from] PruneRefused),
     /// No API key was given; nothing was sent.
     #[error(
         "no API token: set OMNI_API_TOKEN (or name variables with --token-env), or use --sandbox"

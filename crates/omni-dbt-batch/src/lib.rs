@@ -40,6 +40,7 @@ mod error;
 mod execute;
 mod exit;
 mod plan;
+mod prune;
 mod read;
 mod record;
 mod report;
@@ -53,6 +54,7 @@ pub use config::{
 };
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;
+pub use prune::{MaxDeletes, Prune, PruneRefused};
 pub use read::checked::ScanReport;
 pub use read::input::{Format, InputError, InputSource, RowProblem};
 pub use read::shard::{Shard, ShardError};

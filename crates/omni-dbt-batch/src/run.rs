@@ -10,14 +10,16 @@ use crate::config::{InvalidRows, RunConfig, WriteMode};
 use crate::error::{RunError, Sent};
 use crate::execute::feed::{FeedError, Feeder};
 use crate::execute::workers::{run_workers, KeyClient, PoolSettings};
+use crate::plan::deletions::DeletionPlan;
 use crate::plan::inventory::Inventory;
+use crate::plan::prune::{check_prunable, plan_prune, PruneScope};
 use crate::plan::resume::{Resume, ResumeCheck};
 use crate::read::checked::{scan, ScanReport};
 use crate::read::input::{Format, InputError, InputSource};
 use crate::read::shard::Shard;
 use crate::read::source::InputFile;
 use crate::record::ledger::Ledger;
-use crate::record::results::{format_of, ResultsMode, ResultsSink, ResultsWriter};
+use crate::record::results::{ResultsMode, ResultsSink, ResultsWriter};
 use crate::report::{Phase, Reporter};
 use crate::stop::StopReason;
 use crate::summary::{outcome, Summary};
@@ -67,9 +69,18 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
             report: Box::new(report),
         });
     }
+    check_prunable(&config, input.display_name(), &report)?;
 
-    // What an earlier run left, and the results file, still before any request.
+    // What an earlier run left, and the results file, still before any request; the file is
+    // opened only once the plan is known to be good, so that a refused plan leaves no trace.
     let results_path = config.results_path();
+    let results_format = match config.write_mode {
+        WriteMode::Apply => Some(ResultsWriter::preflight(
+            &results_path,
+            config.results_mode,
+        )?),
+        WriteMode::DryRun => None,
+    };
     let resume = match config.write_mode {
         WriteMode::Apply if config.results_mode == ResultsMode::Resume => {
             Some(Arc::new(Resume::load(&results_path)?))
@@ -99,29 +110,52 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         }
         None => ResumeCheck::default(),
     };
-    let sink = match config.write_mode {
-        WriteMode::Apply => Some(ResultsSink::new(ResultsWriter::create(
-            &results_path,
-            format_of(&results_path)?,
-            config.results_mode,
-        )?)),
-        WriteMode::DryRun => None,
-    };
     let clients = build_clients(&config)?;
 
-    // 2. Plan: what each connection already holds.
-    let to_list = check.connections_to_list(config.existing, &report.connections);
+    // 2. Plan: what each connection already holds, and what a prune deletes.
+    let to_list = match config.prune.max_deletes() {
+        Some(_) => report.connections.iter().copied().collect(),
+        None => check.connections_to_list(config.existing, &report.connections),
+    };
     reporter.phase(Phase::Planning {
         connections: to_list.len() as u64,
     });
-    let inventory = Inventory::gather(
-        to_list,
-        &clients,
-        config.concurrency,
-        &config.stop,
-        reporter.as_ref(),
-    )
-    .await?;
+    let inventory = Arc::new(
+        Inventory::gather(
+            to_list,
+            &clients,
+            config.concurrency,
+            &config.stop,
+            reporter.as_ref(),
+        )
+        .await?,
+    );
+    let deletions = match config.prune.max_deletes() {
+        Some(limit) if config.stop.reason().is_none() => {
+            let (input, inventory, resume) =
+                (Arc::clone(&input), Arc::clone(&inventory), resume.clone());
+            let connections = report.connections.clone();
+            blocking("planning the prune", Sent::Nothing, move || {
+                let scope = PruneScope {
+                    input: &input,
+                    connections: &connections,
+                    inventory: &inventory,
+                    resume: resume.as_deref(),
+                };
+                plan_prune(&scope, limit)
+            })
+            .await??
+        }
+        _ => DeletionPlan::default(),
+    };
+    let sink = match results_format {
+        Some(format) => Some(ResultsSink::new(ResultsWriter::create(
+            &results_path,
+            format,
+            config.results_mode,
+        )?)),
+        None => None,
+    };
 
     // 3. Execute, 4. record: one reader thread settles or hands out rows, workers send them.
     let allowed = config.max_failures.map(|t| t.allowed(report.valid));
@@ -131,15 +165,18 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         config.stop.clone(),
         allowed,
     ));
-    reporter.phase(Phase::Executing { rows: report.rows });
+    reporter.phase(Phase::Executing {
+        rows: report.rows + deletions.len(),
+    });
     let (jobs_tx, jobs_rx) = mpsc::channel(config.concurrency.max(1) * 4);
     let feeder = Feeder {
         input,
-        inventory: Arc::new(inventory),
+        inventory,
         resume,
         ledger: Arc::clone(&ledger),
         policy: config.existing,
         write_mode: config.write_mode,
+        deletions,
     };
     let feeding = tokio::task::spawn_blocking(move || feeder.feed(&jobs_tx));
     let settings = PoolSettings {

@@ -8,6 +8,7 @@ use omni_dbt_core::{Client, ConnectionId, EnsureOutcome, EnvironmentId};
 use tokio::sync::mpsc;
 
 use crate::error::{RunError, Sent};
+use crate::execute::delete::delete_environment;
 use crate::execute::failure::Failure;
 use crate::execute::job::{Job, RowKey, Work};
 use crate::record::ledger::{stopped_record, Ledger};
@@ -108,8 +109,8 @@ impl Worker {
                 .ledger
                 .record(&job.key.failed(Status::Failed, &failure));
         }
-        let op = job.work.op();
-        self.ledger.intend(&job.key, op)?;
+        let intent = job.intent();
+        self.ledger.intend(&intent)?;
         let scoped = self.key.client.scoped();
         let outcome = tokio::select! {
             outcome = perform(&scoped, &job) => Some(outcome),
@@ -145,7 +146,7 @@ impl Worker {
         if maybe_applied {
             // A fresh intent after the record keeps the row in flight for --resume, which
             // looks the name up before sending it again.
-            self.ledger.intend(&job.key, op)?;
+            self.ledger.intend(&intent)?;
         }
         Ok(())
     }
@@ -185,6 +186,10 @@ async fn perform(client: &Client, job: &Job) -> omni_dbt_core::Result<(Status, E
                 .update_environment(&job.connection, id, update)
                 .await?;
             Ok((Status::Updated, updated.id))
+        }
+        Work::Delete { id, sent } => {
+            let status = delete_environment(client, &job.connection, id, *sent).await?;
+            Ok((status, *id))
         }
     }
 }

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use omni_dbt_core::{ConnectionId, Environment};
+use omni_dbt_core::ConnectionId;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinError, JoinSet};
 
 use crate::error::{RunError, Sent};
 use crate::execute::failure::Failure;
 use crate::execute::workers::KeyClient;
+use crate::plan::listing::Listing;
 use crate::record::ErrorKind;
 use crate::report::Reporter;
 use crate::stop::{StopHandle, StopReason};
@@ -17,8 +18,8 @@ use crate::stop::{StopHandle, StopReason};
 /// What Omni holds for one connection, as learnt by listing it once.
 #[derive(Clone, Debug)]
 pub(crate) enum ConnectionState {
-    /// The connection was listed: its environments by trimmed name (the first of a name wins).
-    Listed(HashMap<String, Environment>),
+    /// The connection was listed: its environments, found by trimmed name.
+    Listed(Listing),
     /// Listing failed in a way that dooms every row of the connection (403, 404, exhausted...).
     Unusable(Failure),
 }
@@ -103,15 +104,7 @@ async fn list(key: &KeyClient, connection: &ConnectionId) -> ConnectionState {
     let result = scoped.list_environments(connection).await;
     let attempts = u32::try_from(scoped.tally().requests).unwrap_or(u32::MAX);
     match result {
-        Ok(environments) => {
-            let mut by_name = HashMap::with_capacity(environments.len());
-            for environment in environments {
-                by_name
-                    .entry(environment.name.trim().to_owned())
-                    .or_insert(environment);
-            }
-            ConnectionState::Listed(by_name)
-        }
+        Ok(environments) => ConnectionState::Listed(environments.into_iter().collect()),
         Err(error) => ConnectionState::Unusable(Failure::from_error(&error, attempts)),
     }
 }

@@ -26,6 +26,7 @@ mod reader;
 mod resume;
 mod scan;
 mod sink;
+mod slot;
 mod writer;
 
 #[cfg(test)]
