@@ -1,5 +1,6 @@
 //! The binary's top level: parse, dispatch on the subcommand, turn the outcome into an exit code.
 
+mod api_args;
 mod args;
 mod logging;
 mod progress;
@@ -13,10 +14,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Parser;
 use omni_dbt_batch::{
-    ApiKey, ExitStatus, InputSource, InvalidRows, ResultsMode, RunConfig, RunError, WriteMode,
+    ApiKey, ExitStatus, InputSource, InvalidRows, Prune, ResultsMode, RunConfig, RunError,
+    WriteMode,
 };
-use omni_dbt_core::RetryPolicy;
 
+use self::api_args::ApiArgs;
 use self::args::{Cli, Command, RunArgs, ValidateArgs};
 
 /// The default variable holding the API key, as in Omni's own CLI.
@@ -99,24 +101,12 @@ fn validate(args: &ValidateArgs, quiet: bool) -> Result<ExitStatus> {
 }
 
 async fn run(args: RunArgs, quiet: bool) -> Result<ExitStatus> {
-    let sandbox = if args.sandbox {
-        Some(sandbox::start_for_run(&args).await?)
-    } else {
-        None
-    };
-    let (base_url, keys) = match &sandbox {
-        Some(sandbox) => (sandbox.base_url(), sandbox.keys()),
-        None => (
-            args.base_url
-                .clone()
-                .context("--base-url (or OMNI_BASE_URL) is required without --sandbox")?,
-            read_keys(&args.token_env)?,
-        ),
-    };
+    let sandbox = sandbox::start_if_asked(&args.api).await?;
+    let (base_url, keys) = target(&args.api, sandbox.as_ref())?;
     let config = run_config(&args, base_url, keys);
     let stop = config.stop.clone();
     let reporter = progress::CliReporter::new(quiet);
-    signals::watch(stop, Arc::clone(&reporter), args.grace);
+    signals::watch(stop, Arc::clone(&reporter), args.api.grace);
 
     match omni_dbt_batch::run(config, reporter.clone()).await {
         Ok(summary) => {
@@ -133,6 +123,22 @@ async fn run(args: RunArgs, quiet: bool) -> Result<ExitStatus> {
         }
         Err(error) => Ok(refuse(error)),
     }
+}
+
+/// Where requests go, and with which keys: the sandbox's, or the flags' and environment's.
+fn target(
+    api: &ApiArgs,
+    sandbox: Option<&sandbox::EmbeddedSandbox>,
+) -> Result<(String, Vec<ApiKey>)> {
+    Ok(match sandbox {
+        Some(sandbox) => (sandbox.base_url(), sandbox.keys()),
+        None => (
+            api.base_url
+                .clone()
+                .context("--base-url (or OMNI_BASE_URL) is required without --sandbox")?,
+            read_keys(&api.token_env)?,
+        ),
+    })
 }
 
 /// Prints why the run did not start or stopped (with the invalid rows, when that is why) and
@@ -156,16 +162,18 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
         (false, true) => ResultsMode::Force,
         (false, false) => ResultsMode::New,
     };
-    config.concurrency = args.concurrency as usize;
-    config.rate = args.rate;
-    config.retry = RetryPolicy {
-        initial_delay: args.backoff_initial,
-        max_delay: args.backoff_max.max(args.backoff_initial),
-        max_attempts: args.max_attempts,
-        ..RetryPolicy::default()
-    };
-    config.timeout = args.timeout;
+    config.concurrency = args.api.concurrency as usize;
+    config.rate = args.api.rate;
+    config.retry = args.api.retry_policy();
+    config.timeout = args.api.timeout;
     config.existing = args.existing;
+    config.prune = if args.prune {
+        Prune::DeleteOthers {
+            max_deletes: args.max_deletes,
+        }
+    } else {
+        Prune::KeepOthers
+    };
     config.write_mode = if args.dry_run {
         WriteMode::DryRun
     } else {
@@ -177,7 +185,7 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
         InvalidRows::Refuse
     };
     config.max_failures = args.max_failures;
-    config.grace = args.grace;
+    config.grace = args.api.grace;
     config
 }
 

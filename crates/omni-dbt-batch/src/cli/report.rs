@@ -85,6 +85,7 @@ fn planned(status: Status) -> &'static str {
     match status {
         Status::Created => "would create",
         Status::Updated => "would update",
+        Status::Deleted => "would delete",
         other => other.as_str(),
     }
 }
