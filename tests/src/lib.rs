@@ -147,6 +147,11 @@ pub fn posts(snapshot: &Snapshot) -> u64 {
     requests_of(snapshot, ApiMethod::Post)
 }
 
+/// DELETE requests, whatever their outcome.
+pub fn deletes(snapshot: &Snapshot) -> u64 {
+    requests_of(snapshot, ApiMethod::Delete)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
@@ -490,6 +495,29 @@ impl Running {
         }
     }
 
+    /// Polls the sandbox until `reached` holds for its state (or the child exits), and returns
+    /// whether it held. Fails the test after [`RUN_TIMEOUT`].
+    pub async fn wait_for_sandbox(
+        &mut self,
+        sandbox: &Sandbox,
+        reached: impl Fn(&Snapshot) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        loop {
+            if reached(&sandbox.snapshot()) {
+                return true;
+            }
+            if self.has_exited() {
+                return false;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the sandbox did not reach the state after {RUN_TIMEOUT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Sends `SIGKILL` and reaps the child.
     pub async fn kill_9(mut self) -> RunOutput {
         self.child.start_kill().expect("SIGKILL can be sent");
@@ -607,9 +635,9 @@ pub fn strip_ansi(text: &str) -> String {
 /// One record of a results file, fields as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultRecord {
-    /// 1-based data row of the input.
+    /// 1-based data row of the input; 0 for an environment deleted by `--prune` (written empty).
     pub row: u64,
-    /// Input line where the row starts.
+    /// Input line where the row starts; 0 for a pruned environment (written empty).
     pub line: u64,
     /// The row's connection.
     pub connection_id: String,
@@ -673,8 +701,8 @@ fn record_from_json(value: &serde_json::Value) -> ResultRecord {
 fn record_from(field: impl Fn(&str) -> Option<String>) -> ResultRecord {
     let number = |name: &str| field(name).and_then(|v| v.parse::<u64>().ok());
     ResultRecord {
-        row: number("row").expect("every record has a row"),
-        line: number("line").expect("every record has a line"),
+        row: number("row").unwrap_or(0),
+        line: number("line").unwrap_or(0),
         connection_id: field("connection_id").unwrap_or_default(),
         name: field("name").unwrap_or_default(),
         status: field("status").unwrap_or_default(),
