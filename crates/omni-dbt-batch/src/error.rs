@@ -5,6 +5,7 @@ use crate::prune::PruneRefused;
 use crate::read::checked::ScanReport;
 use crate::read::input::InputError;
 use crate::record::results::ResultsError;
+use crate::undo::UndoRefused;
 
 /// Why a run could not start, or stopped before its end.
 ///
@@ -52,6 +53,10 @@ pub enum RunError {
     /// nothing was sent.
     #[error(transparent)]
     Prune(#[from] PruneRefused),
+    /// `undo` refused its results file (missing, not a run's, an undo's, a run still in
+    /// flight); nothing was sent.
+    #[error(transparent)]
+    Undo(#[from] UndoRefused),
     /// No API key was given; nothing was sent.
     #[error(
         "no API token: set OMNI_API_TOKEN (or name variables with --token-env), or use --sandbox"

@@ -1,7 +1,8 @@
 //! Bulk creation of Omni dbt environments from CSV or JSONL, exactly once, with a results file.
 //!
 //! [`run()`] is the whole job (the `omni-dbt-batch run` command is a thin layer over it);
-//! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back.
+//! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back;
+//! [`undo()`] deletes what a run created.
 //! Data flows one way through the phases, each a folder of the source:
 //!
 //! | phase | folder | what it decides |
@@ -39,6 +40,7 @@ mod config;
 mod error;
 mod execute;
 mod exit;
+mod paths;
 mod plan;
 mod prune;
 mod read;
@@ -47,6 +49,7 @@ mod report;
 mod run;
 mod stop;
 mod summary;
+mod undo;
 
 pub use config::{
     ApiKey, ExistingPolicy, FailureThreshold, InvalidRows, RunConfig, WriteMode,
@@ -64,3 +67,4 @@ pub use report::{Phase, Reporter, Silent};
 pub use run::{run, validate_input};
 pub use stop::{StopHandle, StopReason};
 pub use summary::{RunOutcome, Summary};
+pub use undo::{undo, undo_targets, UndoConfig, UndoRefused};

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use omni_dbt_core::{Client, Tally};
 use tokio::sync::mpsc;
 
-use crate::config::{InvalidRows, RunConfig, WriteMode};
+use crate::config::{FailureThreshold, InvalidRows, RunConfig, WriteMode};
 use crate::error::{RunError, Sent};
+use crate::execute::clients::{build_clients, total_stats, ClientSettings};
 use crate::execute::feed::{FeedError, Feeder};
-use crate::execute::workers::{run_workers, KeyClient, PoolSettings};
+use crate::execute::workers::{run_workers, PoolSettings};
 use crate::plan::deletions::DeletionPlan;
 use crate::plan::inventory::Inventory;
 use crate::plan::prune::{check_prunable, plan_prune, PruneScope};
@@ -110,7 +110,13 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
         }
         None => ResumeCheck::default(),
     };
-    let clients = build_clients(&config)?;
+    let clients = build_clients(&ClientSettings {
+        base_url: &config.base_url,
+        keys: &config.keys,
+        timeout: config.timeout,
+        retry: config.retry,
+        rate: config.rate,
+    })?;
 
     // 2. Plan: what each connection already holds, and what a prune deletes.
     let to_list = match config.prune.max_deletes() {
@@ -205,7 +211,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
     let stats = total_stats(&clients);
     let summary = Summary {
         outcome: outcome(&counts, stop_reason),
-        stop_reason: stop_reason.map(|reason| stop_message(reason, &config)),
+        stop_reason: stop_reason.map(|reason| stop_message(reason, config.max_failures)),
         rows: report.rows,
         counts,
         resumed,
@@ -240,7 +246,8 @@ pub fn validate_input(
     scan(&|| input.reader(), shard, max_listed)
 }
 
-fn stop_message(reason: StopReason, config: &RunConfig) -> String {
+/// What the summary says about why a run (or an undo) stopped early.
+pub(crate) fn stop_message(reason: StopReason, max_failures: Option<FailureThreshold>) -> String {
     match reason {
         StopReason::Interrupted => {
             "interrupted: rows in flight were allowed to finish; rerun with --resume".into()
@@ -248,15 +255,13 @@ fn stop_message(reason: StopReason, config: &RunConfig) -> String {
         StopReason::AuthFailed => "Omni answered 401 Unauthorized: the API token is wrong, revoked or not allowed here; nothing more was sent".into(),
         StopReason::TooManyFailures => format!(
             "more rows failed than --max-failures {} allows",
-            config
-                .max_failures
-                .map_or_else(String::new, |threshold| threshold.to_string())
+            max_failures.map_or_else(String::new, |threshold| threshold.to_string())
         ),
     }
 }
 
 /// Runs `f` on a blocking thread; its failure (a panic) is an internal error of `task`.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     task: &'static str,
     sent: Sent,
     f: impl FnOnce() -> T + Send + 'static,
@@ -264,39 +269,4 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|source| RunError::Internal { task, sent, source })
-}
-
-fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {
-    config
-        .keys
-        .iter()
-        .map(|key| {
-            let client = Client::builder()
-                .base_url(&config.base_url)
-                .token(key.token.clone())
-                .timeout(config.timeout)
-                .retry_policy(config.retry)
-                .rate_limit(config.rate)
-                .build()
-                .map_err(|source| RunError::Client {
-                    base_url: config.base_url.clone(),
-                    source,
-                })?;
-            Ok(KeyClient {
-                label: key.label.clone(),
-                client,
-            })
-        })
-        .collect()
-}
-
-/// Requests, retries and 429s across every key's client.
-fn total_stats(clients: &[KeyClient]) -> Tally {
-    clients.iter().fold(Tally::default(), |mut sum, key| {
-        let stats = key.client.stats();
-        sum.requests += stats.requests;
-        sum.retries += stats.retries;
-        sum.rate_limited += stats.rate_limited;
-        sum
-    })
 }

@@ -11,3 +11,4 @@ pub(crate) mod inventory;
 pub(crate) mod listing;
 pub(crate) mod prune;
 pub(crate) mod resume;
+pub(crate) mod undo;

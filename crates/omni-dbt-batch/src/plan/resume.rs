@@ -139,6 +139,27 @@ impl Resume {
             .collect()
     }
 
+    /// The rows of `keys` (an undo's deletions) the earlier run vouches for, finished or in
+    /// flight, whose request is not the one recorded: the run they undo changed since.
+    pub(crate) fn changed<'a>(&self, keys: impl IntoIterator<Item = &'a RowKey>) -> ChangedRows {
+        let mut changed = ChangedRows::default();
+        for key in keys {
+            let Some(before) = self.state.get(key.row) else {
+                continue;
+            };
+            let vouched = before.succeeded() || before.in_flight;
+            if vouched && !before.fingerprint.matches(&key.fingerprint) {
+                changed.count += 1;
+                if changed.first.len() < CHANGED_LISTED {
+                    changed
+                        .first
+                        .push(format!("line {} ({})", key.line, key.name));
+                }
+            }
+        }
+        changed
+    }
+
     /// What the earlier run means for the row `key` names.
     pub(crate) fn prior(&self, key: &RowKey) -> Prior {
         match self.state.get(key.row) {

@@ -2,6 +2,7 @@
 //! journal, row fingerprints, and the ledger every outcome passes through.
 
 pub(crate) mod fingerprint;
+pub(crate) mod kind;
 pub(crate) mod ledger;
 pub(crate) mod results;
 mod row;

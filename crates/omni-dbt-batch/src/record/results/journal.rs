@@ -23,7 +23,7 @@ use super::slot::Slot;
 use super::{Format, ResultsError};
 
 /// The path of the journal that goes with a results file: the results path plus `.journal`.
-pub(super) fn journal_path(results: &Path) -> PathBuf {
+pub(crate) fn journal_path(results: &Path) -> PathBuf {
     let mut path = results.as_os_str().to_owned();
     path.push(".journal");
     PathBuf::from(path)

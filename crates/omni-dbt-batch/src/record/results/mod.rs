@@ -36,7 +36,7 @@ pub use codec::COLUMNS;
 pub(crate) use compact::FinishReport;
 pub use error::ResultsError;
 pub(crate) use format::{format_of, Format};
-pub(crate) use journal::{Intent, IntentOp};
+pub(crate) use journal::{journal_path, Intent, IntentOp};
 pub use reader::ResultsReader;
 pub(crate) use resume::{PriorRow, ResumeState};
 pub(crate) use sink::ResultsSink;

@@ -258,6 +258,12 @@ impl ResumeState {
         self.pruned.iter()
     }
 
+    /// Whether some row or pruned environment was left in flight: its request may have been
+    /// applied without a record.
+    pub(crate) fn has_in_flight(&self) -> bool {
+        !self.in_flight.is_empty() || self.pruned.values().any(|known| known.prior.in_flight)
+    }
+
     /// The intent of `row` if the row is in flight: the connection and name to look up.
     #[cfg(test)]
     pub(crate) fn intent(&self, row: u64) -> Option<&Intent> {
