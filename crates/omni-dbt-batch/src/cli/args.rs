@@ -10,6 +10,7 @@ use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 
 use super::api_args::ApiArgs;
 use super::logging::LogFormat;
+use super::undo::UndoArgs;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 every row succeeded; 1 the run finished but some rows failed; 2 usage, configuration
@@ -52,6 +53,8 @@ pub(super) enum Command {
     Run(Box<RunArgs>),
     /// Check every row of INPUT offline; nothing is sent.
     Validate(ValidateArgs),
+    /// Delete exactly the environments a run's results file records as created.
+    Undo(Box<UndoArgs>),
     /// Run the local Omni stand-in until Ctrl-C.
     Sandbox(SandboxArgs),
 }

@@ -7,6 +7,7 @@ mod progress;
 mod report;
 mod sandbox;
 mod signals;
+mod undo;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,7 +30,7 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let focus = match cli.command {
         Command::Sandbox(_) => logging::Focus::Sandbox,
-        Command::Run(_) | Command::Validate(_) => logging::Focus::Runner,
+        Command::Run(_) | Command::Validate(_) | Command::Undo(_) => logging::Focus::Runner,
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format, focus);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -53,6 +54,7 @@ async fn dispatch(cli: Cli) -> ExitStatus {
     let outcome = match cli.command {
         Command::Run(args) => run(*args, quiet).await,
         Command::Validate(args) => validate(&args, quiet),
+        Command::Undo(args) => undo::undo(*args, quiet).await,
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
     };
     outcome.unwrap_or_else(|error| {
