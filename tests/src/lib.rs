@@ -406,6 +406,18 @@ impl Cli {
             .env("OMNI_DBT_BACKOFF_MAX", "50ms")
     }
 
+    /// `undo RESULTS --base-url <sandbox>`, with the sandbox's token and short retry delays as
+    /// [`Cli::run_against`] sets them.
+    pub fn undo_against(self, sandbox: &Sandbox, results: impl AsRef<OsStr>) -> Self {
+        self.arg("undo")
+            .arg(results)
+            .arg("--base-url")
+            .arg(sandbox.base_url())
+            .env("OMNI_API_TOKEN", sandbox.token())
+            .env("OMNI_DBT_BACKOFF_INITIAL", "5ms")
+            .env("OMNI_DBT_BACKOFF_MAX", "50ms")
+    }
+
     /// `--rate unlimited`.
     pub fn unlimited_rate(self) -> Self {
         self.args(["--rate", "unlimited"])
