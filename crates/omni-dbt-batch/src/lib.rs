@@ -2,7 +2,7 @@
 //!
 //! [`run()`] is the whole job (the `omni-dbt-batch run` command is a thin layer over it);
 //! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back;
-//! [`undo()`] deletes what a run created.
+//! [`undo()`] deletes what a run created; [`merge()`] joins the results files of shards.
 //! Data flows one way through the phases, each a folder of the source:
 //!
 //! | phase | folder | what it decides |
@@ -40,6 +40,7 @@ mod config;
 mod error;
 mod execute;
 mod exit;
+mod merge;
 mod paths;
 mod plan;
 mod prune;
@@ -57,6 +58,7 @@ pub use config::{
 };
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;
+pub use merge::{merge, MergeConfig, MergeError, MergeReport, MissingRow};
 pub use prune::{MaxDeletes, Prune, PruneRefused};
 pub use read::checked::ScanReport;
 pub use read::input::{Format, InputError, InputSource, RowProblem};

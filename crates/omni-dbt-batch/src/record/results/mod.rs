@@ -18,6 +18,7 @@
 
 mod codec;
 mod compact;
+mod copy;
 mod error;
 mod files;
 mod format;
@@ -34,6 +35,7 @@ mod props;
 
 pub use codec::COLUMNS;
 pub(crate) use compact::FinishReport;
+pub(crate) use copy::{RecordSource, ResultsOutput};
 pub use error::ResultsError;
 pub(crate) use format::{format_of, Format};
 pub(crate) use journal::{journal_path, Intent, IntentOp};
