@@ -10,6 +10,7 @@ use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 
 use super::api_args::ApiArgs;
 use super::logging::LogFormat;
+use super::merge::MergeArgs;
 use super::undo::UndoArgs;
 
 const AFTER_HELP: &str = "\
@@ -55,6 +56,8 @@ pub(super) enum Command {
     Validate(ValidateArgs),
     /// Delete exactly the environments a run's results file records as created.
     Undo(Box<UndoArgs>),
+    /// Join the results files of an input's shards into one, in row order.
+    Merge(MergeArgs),
     /// Run the local Omni stand-in until Ctrl-C.
     Sandbox(SandboxArgs),
 }

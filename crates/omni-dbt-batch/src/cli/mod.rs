@@ -3,6 +3,7 @@
 mod api_args;
 mod args;
 mod logging;
+mod merge;
 mod progress;
 mod report;
 mod sandbox;
@@ -30,7 +31,9 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let focus = match cli.command {
         Command::Sandbox(_) => logging::Focus::Sandbox,
-        Command::Run(_) | Command::Validate(_) | Command::Undo(_) => logging::Focus::Runner,
+        Command::Run(_) | Command::Validate(_) | Command::Undo(_) | Command::Merge(_) => {
+            logging::Focus::Runner
+        }
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format, focus);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -55,6 +58,7 @@ async fn dispatch(cli: Cli) -> ExitStatus {
         Command::Run(args) => run(*args, quiet).await,
         Command::Validate(args) => validate(&args, quiet),
         Command::Undo(args) => undo::undo(*args, quiet).await,
+        Command::Merge(args) => merge::merge(args, quiet),
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
     };
     outcome.unwrap_or_else(|error| {
