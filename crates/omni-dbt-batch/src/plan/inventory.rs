@@ -92,6 +92,14 @@ impl Inventory {
         Ok(())
     }
 
+    /// An inventory of these states, as if listed.
+    #[cfg(test)]
+    pub(crate) fn of(states: impl IntoIterator<Item = (ConnectionId, ConnectionState)>) -> Self {
+        Self {
+            connections: states.into_iter().collect(),
+        }
+    }
+
     /// The state of one connection, if it was listed.
     pub(crate) fn get(&self, connection: &ConnectionId) -> Option<&ConnectionState> {
         self.connections.get(connection)

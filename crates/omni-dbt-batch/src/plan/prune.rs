@@ -200,3 +200,253 @@ fn kept(deletion: &Deletion) -> crate::record::RowRecord {
         ..deletion.record(Status::Skipped)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use omni_dbt_core::Environment;
+
+    use super::*;
+    use crate::execute::failure::Failure;
+    use crate::execute::job::Work;
+    use crate::plan::decide::Sent;
+    use crate::read::input::InputSource;
+    use crate::record::results::{Format, Intent, IntentOp, ResultsMode, ResultsWriter};
+    use crate::record::RowRecord;
+
+    const CONNECTION: &str = "550e8400-e29b-41d4-a716-446655440000";
+
+    fn connection() -> ConnectionId {
+        CONNECTION.parse().unwrap()
+    }
+
+    fn environment(id: u128, name: &str) -> Environment {
+        Environment {
+            id: EnvironmentId::new(uuid::Uuid::from_u128(id)),
+            name: name.into(),
+            is_default_environment: name == "production",
+            owner_id: None,
+            target_database: None,
+            target_name: None,
+            target_role: None,
+            target_schema: "s".into(),
+            variables: Vec::new(),
+        }
+    }
+
+    fn id(n: u128) -> EnvironmentId {
+        EnvironmentId::new(uuid::Uuid::from_u128(n))
+    }
+
+    /// An input naming `names` in the connection.
+    fn input(dir: &std::path::Path, names: &[&str]) -> InputFile {
+        let path = dir.join("envs.csv");
+        let rows: String = names
+            .iter()
+            .map(|name| format!("{CONNECTION},{name},s\n"))
+            .collect();
+        std::fs::write(&path, format!("connection_id,name,target_schema\n{rows}")).unwrap();
+        InputFile::open(&InputSource::Path(path), None, None).unwrap()
+    }
+
+    fn listed(environments: Vec<Environment>) -> Inventory {
+        Inventory::of([(
+            connection(),
+            ConnectionState::Listed(environments.into_iter().collect()),
+        )])
+    }
+
+    fn plan(
+        input: &InputFile,
+        inventory: &Inventory,
+        resume: Option<&Resume>,
+        limit: &str,
+    ) -> Result<DeletionPlan, RunError> {
+        let connections = [connection()].into_iter().collect();
+        let scope = PruneScope {
+            input,
+            connections: &connections,
+            inventory,
+            resume,
+        };
+        plan_prune(&scope, limit.parse().unwrap())
+    }
+
+    fn sent(plan: &DeletionPlan) -> Vec<(String, Sent)> {
+        plan.jobs
+            .iter()
+            .map(|job| match job.work {
+                Work::Delete { sent, .. } => (job.key.name.clone(), sent),
+                _ => panic!("not a delete: {job:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_unnamed_environment_but_the_default_is_deleted_by_name_repeats_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let inventory = listed(vec![
+            environment(1, "production"),
+            environment(2, "keep"),
+            environment(3, " kept "),
+            environment(5, "x"),
+            environment(4, "x"),
+            environment(6, "a"),
+        ]);
+        let plan = plan(
+            &input(dir.path(), &["keep", "kept"]),
+            &inventory,
+            None,
+            "100%",
+        )
+        .unwrap();
+        let names = sent(&plan);
+        assert_eq!(
+            names,
+            [
+                ("a".into(), Sent::Never),
+                ("x".into(), Sent::Never),
+                ("x".into(), Sent::Never)
+            ]
+        );
+        let ids: Vec<EnvironmentId> = plan
+            .jobs
+            .iter()
+            .map(|j| j.intent().environment_id.unwrap())
+            .collect();
+        assert_eq!(ids, [id(6), id(4), id(5)], "by connection, name, then id");
+        assert!(plan
+            .jobs
+            .iter()
+            .all(|j| j.key.row == 0 && j.key.fingerprint.starts_with("delete:")));
+    }
+
+    #[test]
+    fn the_guard_weighs_the_deletes_to_send_against_everything_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let inventory = listed(vec![
+            environment(1, "production"),
+            environment(2, "a"),
+            environment(3, "b"),
+            environment(4, "extra"),
+        ]);
+        let input = input(dir.path(), &["a", "b"]);
+        assert!(
+            plan(&input, &inventory, None, "25%").is_ok(),
+            "1 x 100 = 25 x 4"
+        );
+        let refused = plan(&input, &inventory, None, "24.99%").unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                RunError::Prune(PruneRefused::TooManyDeletes {
+                    planned: 1,
+                    listed: 4,
+                    ..
+                })
+            ),
+            "{refused}"
+        );
+        assert!(plan(&input, &inventory, None, "0").is_err());
+    }
+
+    #[test]
+    fn a_connection_that_could_not_be_listed_refuses_the_prune() {
+        let dir = tempfile::tempdir().unwrap();
+        let unusable = Inventory::of([(
+            connection(),
+            ConnectionState::Unusable(Failure {
+                kind: ErrorKind::Forbidden,
+                message: "HTTP 403".into(),
+                http_status: Some(403),
+                attempts: 1,
+            }),
+        )]);
+        let input = input(dir.path(), &["a"]);
+        for inventory in [unusable, Inventory::default()] {
+            let refused = plan(&input, &inventory, None, "100%").unwrap_err();
+            assert!(
+                matches!(refused, RunError::Prune(PruneRefused::ListingFailed { .. })),
+                "{refused}"
+            );
+        }
+    }
+
+    fn pruned_record(n: u128, name: &str, status: Status) -> RowRecord {
+        RowRecord {
+            row: 0,
+            line: 0,
+            connection_id: CONNECTION.into(),
+            name: name.into(),
+            status,
+            environment_id: Some(id(n)),
+            attempts: 1,
+            http_status: None,
+            error_kind: None,
+            error: None,
+            fingerprint: fingerprint_delete(&connection(), &id(n)),
+        }
+    }
+
+    fn pruned_intent(n: u128, name: &str) -> Intent {
+        Intent {
+            row: 0,
+            line: 0,
+            connection_id: CONNECTION.into(),
+            name: name.into(),
+            fingerprint: fingerprint_delete(&connection(), &id(n)),
+            op: IntentOp::Delete,
+            environment_id: Some(id(n)),
+        }
+    }
+
+    #[test]
+    fn an_earlier_runs_deletions_are_counted_adopted_sent_again_or_left_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("envs.results.csv");
+        let mut writer = ResultsWriter::create(&results, Format::Csv, ResultsMode::New).unwrap();
+        writer
+            .record(&pruned_record(1, "done", Status::Deleted))
+            .unwrap();
+        writer
+            .record(&pruned_record(2, "refused", Status::Failed))
+            .unwrap();
+        for (n, name) in [(3, "applied"), (4, "named_now"), (5, "unanswered")] {
+            writer.intend(&pruned_intent(n, name)).unwrap();
+        }
+        drop(writer);
+        let resume = Resume::load(&results).unwrap();
+        let inventory = listed(vec![
+            environment(4, "named_now"),
+            environment(5, "unanswered"),
+        ]);
+
+        let plan = plan(
+            &input(dir.path(), &["named_now"]),
+            &inventory,
+            Some(&resume),
+            "100%",
+        )
+        .unwrap();
+        assert_eq!(sent(&plan), [("unanswered".into(), Sent::MaybeBefore)]);
+        let done: Vec<(&str, Status)> = plan
+            .done
+            .iter()
+            .map(|r| (r.name.as_str(), r.status))
+            .collect();
+        assert_eq!(done, [("done", Status::Deleted)]);
+        let mut settled: Vec<(&str, Status)> = plan
+            .settled
+            .iter()
+            .map(|r| (r.name.as_str(), r.status))
+            .collect();
+        settled.sort();
+        assert_eq!(
+            settled,
+            [
+                ("applied", Status::Deleted),
+                ("named_now", Status::Skipped),
+                ("refused", Status::Gone)
+            ]
+        );
+    }
+}

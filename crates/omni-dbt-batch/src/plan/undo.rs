@@ -1,6 +1,10 @@
 //! An undo, planned: for each environment the run created, delete it, record it gone, record
 //! why it cannot be deleted, or count what an earlier undo finished.
 
+use std::collections::{HashMap, HashSet};
+
+use omni_dbt_core::{ConnectionId, EnvironmentId};
+
 use crate::plan::deletions::{decide_deletion, Deletion, DeletionPlan, Presence};
 use crate::plan::inventory::{ConnectionState, Inventory};
 use crate::plan::resume::{Prior, Resume};
@@ -16,11 +20,16 @@ pub(crate) fn plan_undo(
     resume: Option<&Resume>,
 ) -> DeletionPlan {
     let mut plan = DeletionPlan::default();
+    // Ids per connection, gathered once: a run may have created thousands in one connection.
+    let mut listed: HashMap<ConnectionId, HashSet<EnvironmentId>> = HashMap::new();
     for deletion in created {
         let prior = resume.map_or(Prior::Fresh, |resume| resume.prior(&deletion.key));
         match inventory.get(&deletion.connection) {
             Some(ConnectionState::Listed(listing)) => {
-                let presence = if listing.contains(&deletion.id) {
+                let ids = listed
+                    .entry(deletion.connection)
+                    .or_insert_with(|| listing.environments().map(|e| e.id).collect());
+                let presence = if ids.contains(&deletion.id) {
                     Presence::Listed
                 } else {
                     Presence::Absent
