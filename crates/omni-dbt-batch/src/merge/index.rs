@@ -152,6 +152,7 @@ fn read_file(
 }
 
 fn pruned_entry(record: RowRecord, file: u32, offset: u64, len: u64, at: u64) -> PrunedEntry {
+    // The reader refuses a record with neither row nor environment id, so the id is there.
     PrunedEntry {
         id: record
             .environment_id

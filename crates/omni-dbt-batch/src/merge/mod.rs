@@ -28,6 +28,14 @@ use crate::read::input::{Format, InputSource};
 use crate::record::results::{format_of, RecordSource, ResultsOutput};
 
 /// What to merge, where to, and the input to check against.
+///
+/// ```
+/// use omni_dbt_batch::{InputSource, MergeConfig};
+/// let shards = (1..=4).map(|k| format!("envs.shard-{k}-of-4.results.csv").into()).collect();
+/// let mut config = MergeConfig::new(shards, "envs.results.csv");
+/// config.input = Some(InputSource::from_arg("envs.csv")); // to list rows no shard recorded
+/// assert_eq!(config.results.len(), 4);
+/// ```
 #[derive(Clone, Debug)]
 pub struct MergeConfig {
     /// The shards' results files.
@@ -52,7 +60,13 @@ impl MergeConfig {
     }
 }
 
-/// A row no file recorded.
+/// A row no file recorded; its line and name are known when the input was given.
+///
+/// ```
+/// use omni_dbt_batch::MissingRow;
+/// let hole = MissingRow { row: 7, line: None, name: None };
+/// assert_eq!(hole.row, 7);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MissingRow {
     /// Its number.
@@ -78,6 +92,14 @@ pub struct MergeReport {
 
 impl MergeReport {
     /// 0 when every row is accounted for, 1 when some row is missing.
+    ///
+    /// ```
+    /// use omni_dbt_batch::{ExitStatus, MergeReport, MissingRow};
+    /// let mut report = MergeReport { out: "m.csv".into(), rows: 3, pruned: 0, missing: vec![] };
+    /// assert_eq!(report.exit_status(), ExitStatus::Success);
+    /// report.missing.push(MissingRow { row: 4, line: Some(5), name: Some("qa".into()) });
+    /// assert_eq!(report.exit_status().code(), 1);
+    /// ```
     pub fn exit_status(&self) -> ExitStatus {
         if self.missing.is_empty() {
             ExitStatus::Success
