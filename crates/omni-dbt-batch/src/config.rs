@@ -8,6 +8,7 @@ use std::time::Duration;
 use omni_dbt_core::{RateLimit, RetryPolicy};
 use secrecy::SecretString;
 
+use crate::prune::Prune;
 use crate::read::input::{DbtOptions, Format, InputSource};
 use crate::read::shard::Shard;
 use crate::record::results::ResultsMode;
@@ -156,6 +157,8 @@ pub struct RunConfig {
     pub timeout: Duration,
     /// What to do with rows that already exist.
     pub existing: ExistingPolicy,
+    /// Whether environments of the input's connections that no row names are deleted.
+    pub prune: Prune,
     /// Apply, or only plan.
     pub write_mode: WriteMode,
     /// Refuse or skip invalid rows.
@@ -222,6 +225,7 @@ impl RunConfig {
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(30),
             existing: ExistingPolicy::default(),
+            prune: Prune::default(),
             write_mode: WriteMode::default(),
             invalid_rows: InvalidRows::default(),
             shard: None,

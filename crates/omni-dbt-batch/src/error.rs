@@ -1,9 +1,11 @@
 //! Why a run could not start or could not go on, and whether anything had been sent by then.
 
 use crate::exit::ExitStatus;
+use crate::prune::PruneRefused;
 use crate::read::checked::ScanReport;
 use crate::read::input::InputError;
 use crate::record::results::ResultsError;
+use crate::undo::UndoRefused;
 
 /// Why a run could not start, or stopped before its end.
 ///
@@ -47,6 +49,14 @@ pub enum RunError {
     /// The results file could not be created or read; nothing was sent.
     #[error(transparent)]
     Results(#[from] ResultsError),
+    /// `--prune` refused the plan (invalid rows, a connection not listed, too many deletions);
+    /// nothing was sent.
+    #[error(transparent)]
+    Prune(#[from] PruneRefused),
+    /// `undo` refused its results file (missing, not a run's, an undo's, a run still in
+    /// flight); nothing was sent.
+    #[error(transparent)]
+    Undo(#[from] UndoRefused),
     /// No API key was given; nothing was sent.
     #[error(
         "no API token: set OMNI_API_TOKEN (or name variables with --token-env), or use --sandbox"

@@ -4,6 +4,7 @@
 //! [`plan()`] decides every row and writes nothing, reporting each row's [`PlanEntry`] with the
 //! field-level [`Drift`] of an update (`omni-dbt-batch plan`);
 //! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back.
+//! [`undo()`] deletes what a run created; [`merge()`] joins the results files of shards.
 //! Data flows one way through the phases, each a folder of the source:
 //!
 //! | phase | folder | what it decides |
@@ -41,14 +42,18 @@ mod config;
 mod error;
 mod execute;
 mod exit;
+mod merge;
+mod paths;
 mod plan;
 mod preview;
+mod prune;
 mod read;
 mod record;
 mod report;
 mod run;
 mod stop;
 mod summary;
+mod undo;
 
 pub use config::{
     ApiKey, ExistingPolicy, FailureThreshold, InvalidRows, RunConfig, WriteMode,
@@ -56,10 +61,12 @@ pub use config::{
 };
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;
+pub use merge::{merge, MergeConfig, MergeError, MergeReport, MissingRow};
 pub use plan::actions::{ActionCounts, ActionKind};
 pub use plan::diff::{Drift, Field, FieldChange, FieldValue, Note};
 pub use plan::entry::{InputPosition, PlanEntry, PlannedAction};
 pub use preview::plan;
+pub use prune::{MaxDeletes, Prune, PruneRefused};
 pub use read::checked::ScanReport;
 pub use read::input::{
     DbtError, DbtOptions, Format, InputError, InputSource, NameTemplate, ProfileConnection,
@@ -72,3 +79,4 @@ pub use report::{Phase, Reporter, Silent};
 pub use run::{run, validate_input};
 pub use stop::{StopHandle, StopReason};
 pub use summary::{RunOutcome, Summary};
+pub use undo::{undo, undo_targets, UndoConfig, UndoRefused};

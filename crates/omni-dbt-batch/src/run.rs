@@ -4,14 +4,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use omni_dbt_core::{Client, Tally};
 use tokio::sync::mpsc;
 
-use crate::config::{InvalidRows, RunConfig, WriteMode};
+use crate::config::{FailureThreshold, InvalidRows, RunConfig, WriteMode};
 use crate::error::{RunError, Sent};
+use crate::execute::clients::{build_clients, total_stats, ClientSettings};
 use crate::execute::feed::{FeedError, Feeder};
-use crate::execute::workers::{run_workers, KeyClient, PoolSettings};
+use crate::execute::workers::{run_workers, PoolSettings};
+use crate::plan::deletions::DeletionPlan;
 use crate::plan::inventory::Inventory;
+use crate::plan::prune::{check_prunable, plan_prune, PruneScope};
 use crate::plan::resume::{Resume, ResumeCheck};
 use crate::read::checked::{scan, ScanReport};
 use crate::read::input::{DbtOptions, Format, InputError, InputSource};
@@ -82,17 +84,29 @@ pub(crate) async fn run_for(
             report: Box::new(report),
         });
     }
+    check_prunable(&config, input.display_name(), &report)?;
 
-    // The whole configuration is checked before anything is created on disk, so that a
-    // corrected command is not refused by what a failed start left behind.
-    let clients = build_clients(&config)?;
+    // The whole configuration is checked, and the results file locked, before anything is
+    // created on disk, so that a corrected command is not refused by what a failed start left
+    // behind. The file itself is opened only once the plan is known to be good.
+    let clients = build_clients(&ClientSettings {
+        base_url: &config.base_url,
+        keys: &config.keys,
+        timeout: config.timeout,
+        retry: config.retry,
+        rate: config.rate,
+    })?;
     let results_path = config.results_path();
     let claim = match config.write_mode {
-        WriteMode::Apply => Some(claim_results(&results_path, &config.input)?),
+        WriteMode::Apply => Some(claim_results(
+            &results_path,
+            &config.input,
+            config.results_mode,
+        )?),
         WriteMode::DryRun => None,
     };
 
-    // What an earlier run left, and the results file, still before any request.
+    // What an earlier run left, still before any request.
     let resume = match config.write_mode {
         WriteMode::Apply if config.results_mode == ResultsMode::Resume => {
             Some(Arc::new(Resume::load(&results_path)?))
@@ -122,6 +136,43 @@ pub(crate) async fn run_for(
         }
         None => ResumeCheck::default(),
     };
+
+    // 2. Plan: what each connection already holds, and what a prune deletes.
+    let to_list = match config.prune.max_deletes() {
+        Some(_) => report.connections.iter().copied().collect(),
+        None => check.connections_to_list(config.existing, &report.connections),
+    };
+    reporter.phase(Phase::Planning {
+        connections: to_list.len() as u64,
+    });
+    let inventory = Arc::new(
+        Inventory::gather(
+            to_list,
+            &clients,
+            config.concurrency,
+            &config.stop,
+            reporter.as_ref(),
+        )
+        .await?,
+    );
+    let deletions = match config.prune.max_deletes() {
+        Some(limit) if config.stop.reason().is_none() => {
+            let (input, inventory, resume) =
+                (Arc::clone(&input), Arc::clone(&inventory), resume.clone());
+            let connections = report.connections.clone();
+            blocking("planning the prune", Sent::Nothing, move || {
+                let scope = PruneScope {
+                    input: &input,
+                    connections: &connections,
+                    inventory: &inventory,
+                    resume: resume.as_deref(),
+                };
+                plan_prune(&scope, limit)
+            })
+            .await??
+        }
+        _ => DeletionPlan::default(),
+    };
     let sink = match claim {
         Some(claim) => Some(ResultsSink::new(ResultsWriter::open(
             claim,
@@ -131,20 +182,6 @@ pub(crate) async fn run_for(
         None => None,
     };
 
-    // 2. Plan: what each connection already holds.
-    let to_list = check.connections_to_list(config.existing, &report.connections);
-    reporter.phase(Phase::Planning {
-        connections: to_list.len() as u64,
-    });
-    let inventory = Inventory::gather(
-        to_list,
-        &clients,
-        config.concurrency,
-        &config.stop,
-        reporter.as_ref(),
-    )
-    .await?;
-
     // 3. Execute, 4. record: one reader thread settles or hands out rows, workers send them.
     let allowed = config.max_failures.map(|t| t.allowed(report.valid));
     let ledger = Arc::new(Ledger::new(
@@ -153,15 +190,18 @@ pub(crate) async fn run_for(
         config.stop.clone(),
         allowed,
     ));
-    reporter.phase(Phase::Executing { rows: report.rows });
+    reporter.phase(Phase::Executing {
+        rows: report.rows + deletions.len(),
+    });
     let (jobs_tx, jobs_rx) = mpsc::channel(config.concurrency.max(1) * 4);
     let feeder = Feeder {
         input,
-        inventory: Arc::new(inventory),
+        inventory,
         resume,
         ledger: Arc::clone(&ledger),
         policy: config.existing,
         write_mode: config.write_mode,
+        deletions,
     };
     let feeding = tokio::task::spawn_blocking(move || feeder.feed(&jobs_tx));
     let settings = PoolSettings {
@@ -199,7 +239,7 @@ pub(crate) async fn run_for(
     let stats = total_stats(&clients);
     let summary = Summary {
         outcome: outcome(&counts, stop_reason, purpose, actions.as_ref()),
-        stop_reason: stop_reason.map(|reason| stop_message(reason, &config)),
+        stop_reason: stop_reason.map(|reason| stop_message(reason, config.max_failures)),
         rows: report.rows,
         counts,
         resumed,
@@ -249,7 +289,8 @@ pub fn validate_input(
     scan(&|| input.reader(), shard, max_listed)
 }
 
-fn stop_message(reason: StopReason, config: &RunConfig) -> String {
+/// What the summary says about why a run (or an undo) stopped early.
+pub(crate) fn stop_message(reason: StopReason, max_failures: Option<FailureThreshold>) -> String {
     match reason {
         StopReason::Interrupted => {
             "interrupted: requests on the wire were allowed to finish, rows waiting stopped at once; rerun with --resume".into()
@@ -257,15 +298,13 @@ fn stop_message(reason: StopReason, config: &RunConfig) -> String {
         StopReason::AuthFailed => "Omni answered 401 Unauthorized: the API token is wrong, revoked or not allowed here; nothing more was sent".into(),
         StopReason::TooManyFailures => format!(
             "more rows failed than --max-failures {} allows",
-            config
-                .max_failures
-                .map_or_else(String::new, |threshold| threshold.to_string())
+            max_failures.map_or_else(String::new, |threshold| threshold.to_string())
         ),
     }
 }
 
 /// Runs `f` on a blocking thread; its failure (a panic) is an internal error of `task`.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     task: &'static str,
     sent: Sent,
     f: impl FnOnce() -> T + Send + 'static,
@@ -275,48 +314,17 @@ async fn blocking<T: Send + 'static>(
         .map_err(|source| RunError::Internal { task, sent, source })
 }
 
-/// Checks the results path (its format, that it is neither a directory nor the input) and
-/// locks it for this run.
-fn claim_results(path: &Path, input: &InputSource) -> Result<ResultsClaim, RunError> {
-    format_of(path)?;
+/// Checks the results path (its format, that it is neither a directory nor the input, that a new
+/// run finds no earlier file) and locks it for this run.
+fn claim_results(
+    path: &Path,
+    input: &InputSource,
+    mode: ResultsMode,
+) -> Result<ResultsClaim, RunError> {
+    ResultsWriter::preflight(path, mode)?;
     let inputs: Vec<&Path> = match input {
         InputSource::Path(input) => vec![input.as_path()],
         InputSource::Stdin => Vec::new(),
     };
     Ok(ResultsClaim::new(path, &inputs)?)
-}
-
-fn build_clients(config: &RunConfig) -> Result<Vec<KeyClient>, RunError> {
-    config
-        .keys
-        .iter()
-        .map(|key| {
-            let client = Client::builder()
-                .base_url(&config.base_url)
-                .token(key.token.clone())
-                .timeout(config.timeout)
-                .retry_policy(config.retry)
-                .rate_limit(config.rate)
-                .build()
-                .map_err(|source| RunError::Client {
-                    base_url: config.base_url.clone(),
-                    source,
-                })?;
-            Ok(KeyClient {
-                label: key.label.clone(),
-                client,
-            })
-        })
-        .collect()
-}
-
-/// Requests, retries and 429s across every key's client.
-fn total_stats(clients: &[KeyClient]) -> Tally {
-    clients.iter().fold(Tally::default(), |mut sum, key| {
-        let stats = key.client.stats();
-        sum.requests += stats.requests;
-        sum.retries += stats.retries;
-        sum.rate_limited += stats.rate_limited;
-        sum
-    })
 }

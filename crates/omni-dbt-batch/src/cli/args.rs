@@ -1,21 +1,22 @@
 //! The command line: every flag, its default and its environment-variable twin.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use omni_dbt_batch::Shard;
 use omni_dbt_batch::{DbtOptions, Format, NameTemplate, ProfileConnection};
-use omni_dbt_batch::{ExistingPolicy, FailureThreshold};
-use omni_dbt_core::RateLimit;
+use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 
+use super::api_args::ApiArgs;
 use super::logging::LogFormat;
+use super::merge::MergeArgs;
+use super::undo::UndoArgs;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 every row succeeded (plan: nothing would change); 1 the run finished but some rows
-failed (plan: some rows would fail); 2 usage, configuration or input error, or the results file is
-in use by another run (nothing sent); 3 aborted (401 or --max-failures); 4 plan found changes to
-make; 130 interrupted.
+failed (plan: some rows would fail); 2 usage, configuration or input error, a refused --prune or
+undo, or a results file in use by another run (nothing sent); 3 aborted (401 or --max-failures);
+4 plan found changes to make; 130 interrupted.
 
 Every flag can also be set from the environment variable shown beside it.";
 
@@ -61,6 +62,10 @@ pub(super) enum Command {
     Plan(Box<RunArgs>),
     /// Check every row of INPUT offline; nothing is sent.
     Validate(ValidateArgs),
+    /// Delete exactly the environments a run's results file records as created.
+    Undo(Box<UndoArgs>),
+    /// Join the results files of an input's shards into one, in row order.
+    Merge(MergeArgs),
     /// Run the local Omni stand-in until Ctrl-C.
     Sandbox(SandboxArgs),
 }
@@ -164,55 +169,29 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "PATH", env = "OMNI_DBT_RESULTS")]
     pub results: Option<PathBuf>,
 
-    /// Omni base URL: https://acme.omniapp.co, with /api, or an instance name.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "OMNI_BASE_URL",
-        required_unless_present = "sandbox"
-    )]
-    pub base_url: Option<String>,
-
-    /// Run against an in-process sandbox on 127.0.0.1 instead of Omni (no account needed);
-    /// --base-url and OMNI_API_TOKEN are then ignored.
-    #[arg(long, env = "OMNI_DBT_SANDBOX")]
-    pub sandbox: bool,
-
-    /// Requests in flight at once, across all keys.
-    #[arg(long, value_name = "N", default_value_t = omni_dbt_batch::DEFAULT_CONCURRENCY as u32,
-          value_parser = clap::value_parser!(u32).range(1..=1024), env = "OMNI_DBT_CONCURRENCY")]
-    pub concurrency: u32,
-
-    /// Requests per key: N/min, N/s or `unlimited`. Omni allows 60/min per key (500 on request).
-    #[arg(
-        long,
-        value_name = "N/min",
-        default_value = "60/min",
-        env = "OMNI_DBT_RATE"
-    )]
-    pub rate: RateLimit,
-
-    /// Attempts per request, the first included (1 = never retry). Retries after a 429 are not
-    /// counted: they go on within the 5-minute budget of a request.
-    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100), env = "OMNI_DBT_MAX_ATTEMPTS")]
-    pub max_attempts: u32,
-
-    /// Timeout of one request (e.g. 30s, 500ms, 2m).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_TIMEOUT")]
-    pub timeout: Duration,
-
-    /// First retry delay; each retry doubles it, with full jitter.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_BACKOFF_INITIAL")]
-    pub backoff_initial: Duration,
-
-    /// Longest retry delay.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_BACKOFF_MAX")]
-    pub backoff_max: Duration,
+    #[command(flatten)]
+    pub api: ApiArgs,
 
     /// A row whose name already exists in its connection: skip (record `exists`), fail, update,
     /// or ignore (do not list first; create anyway).
     #[arg(long, value_enum, default_value_t = ExistingPolicy::Skip, env = "OMNI_DBT_EXISTING")]
     pub existing: ExistingPolicy,
+
+    /// Also delete every environment of the input's connections whose name no row names (never
+    /// the default environment). Refused, with nothing sent (exit 2), when a row is invalid, a
+    /// connection cannot be listed, or the deletions would exceed --max-deletes.
+    #[arg(long, env = "OMNI_DBT_PRUNE")]
+    pub prune: bool,
+
+    /// With --prune: the most deletions one run may plan, a count (25) or a share of the
+    /// environments listed in the input's connections (10%, 2.5%).
+    #[arg(
+        long,
+        value_name = "N|P%",
+        default_value = "10%",
+        env = "OMNI_DBT_MAX_DELETES"
+    )]
+    pub max_deletes: MaxDeletes,
 
     /// Continue from an existing results file: skip finished rows, reconcile rows left in flight
     /// (never overrides another run's lock on it). No effect on `plan` or --dry-run, which
@@ -234,16 +213,6 @@ pub(super) struct RunArgs {
     #[arg(long, env = "OMNI_DBT_SKIP_INVALID")]
     pub skip_invalid: bool,
 
-    /// Environment variable holding an API key; repeat for several keys (one rate limit each)
-    /// [default: OMNI_API_TOKEN].
-    #[arg(
-        long = "token-env",
-        value_name = "VAR",
-        env = "OMNI_DBT_TOKEN_ENV",
-        value_delimiter = ','
-    )]
-    pub token_env: Vec<String>,
-
     /// Abort when more than N rows (or P% of the rows) have failed [default: never].
     #[arg(long, value_name = "N|P%", env = "OMNI_DBT_MAX_FAILURES")]
     pub max_failures: Option<FailureThreshold>,
@@ -251,29 +220,6 @@ pub(super) struct RunArgs {
     /// Also write the final summary as JSON to PATH (with `plan`: the counts per action too).
     #[arg(long, value_name = "PATH", env = "OMNI_DBT_SUMMARY_JSON")]
     pub summary_json: Option<PathBuf>,
-
-    /// After Ctrl-C/SIGTERM, how long requests on the wire may finish before their rows are
-    /// recorded skipped; rows waiting (for the rate limit or a retry) stop at once.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_GRACE")]
-    pub grace: Duration,
-
-    /// With --sandbox: the sandbox's own rate limit per key (N/min or unlimited)
-    /// [default: the same as --rate, so the sandbox enforces the limit the runner assumes].
-    #[arg(long, value_name = "N/min", env = "OMNI_DBT_SANDBOX_RATE_LIMIT")]
-    pub sandbox_rate_limit: Option<omni_dbt_sandbox::RateLimit>,
-
-    /// With --sandbox: faults to inject (see `omni-dbt-batch sandbox --help`).
-    #[arg(long, value_name = "SPEC", env = "OMNI_DBT_SANDBOX_FAULTS")]
-    pub sandbox_faults: Option<String>,
-
-    /// With --sandbox: seed of the fault injection.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 0,
-        env = "OMNI_DBT_SANDBOX_SEED"
-    )]
-    pub sandbox_seed: u64,
 }
 
 /// `sandbox`.
@@ -339,4 +285,3 @@ pub(super) struct SandboxArgs {
     #[arg(long, env = "OMNI_DBT_SANDBOX_REJECT_DUPLICATES")]
     pub reject_duplicates: bool,
 }
-

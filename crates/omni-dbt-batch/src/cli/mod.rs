@@ -1,12 +1,15 @@
 //! The binary's top level: parse, dispatch on the subcommand, turn the outcome into an exit code.
 
+mod api_args;
 mod args;
 mod logging;
+mod merge;
 mod plan;
 mod progress;
 mod report;
 mod sandbox;
 mod signals;
+mod undo;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,11 +17,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Parser;
 use omni_dbt_batch::{
-    ApiKey, ExitStatus, InputSource, InvalidRows, Reporter, ResultsMode, RunConfig, RunError,
-    WriteMode,
+    ApiKey, ExitStatus, InputSource, InvalidRows, Prune, Reporter, ResultsMode, RunConfig,
+    RunError, WriteMode,
 };
-use omni_dbt_core::RetryPolicy;
 
+use self::api_args::ApiArgs;
 use self::args::{Cli, Command, RunArgs, ValidateArgs};
 
 /// The default variable holding the API key, as in Omni's own CLI.
@@ -29,7 +32,11 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let focus = match cli.command {
         Command::Sandbox(_) => logging::Focus::Sandbox,
-        Command::Run(_) | Command::Plan(_) | Command::Validate(_) => logging::Focus::Runner,
+        Command::Run(_)
+        | Command::Plan(_)
+        | Command::Validate(_)
+        | Command::Undo(_)
+        | Command::Merge(_) => logging::Focus::Runner,
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format, focus);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -54,6 +61,8 @@ async fn dispatch(cli: Cli) -> ExitStatus {
         Command::Run(args) => run(*args, quiet, Verb::Run).await,
         Command::Plan(args) => run(*args, quiet, Verb::Plan).await,
         Command::Validate(args) => validate(&args, quiet),
+        Command::Undo(args) => undo::undo(*args, quiet).await,
+        Command::Merge(args) => merge::merge(args, quiet),
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
     };
     outcome.unwrap_or_else(|error| {
@@ -110,25 +119,13 @@ enum Verb {
 }
 
 async fn run(args: RunArgs, quiet: bool, verb: Verb) -> Result<ExitStatus> {
-    let sandbox = if args.sandbox {
-        Some(sandbox::start_for_run(&args).await?)
-    } else {
-        None
-    };
-    let (base_url, keys) = match &sandbox {
-        Some(sandbox) => (sandbox.base_url(), sandbox.keys()),
-        None => (
-            args.base_url
-                .clone()
-                .context("--base-url (or OMNI_BASE_URL) is required without --sandbox")?,
-            read_keys(&args.token_env)?,
-        ),
-    };
+    let sandbox = sandbox::start_if_asked(&args.api).await?;
+    let (base_url, keys) = target(&args.api, sandbox.as_ref())?;
     let config = run_config(&args, base_url, keys);
     let stop = config.stop.clone();
     let writes = verb == Verb::Run && !args.dry_run;
     let progress = progress::CliReporter::new(quiet, if writes { "applying" } else { "planning" });
-    signals::watch(stop, Arc::clone(&progress), args.grace);
+    signals::watch(stop, Arc::clone(&progress), args.api.grace);
     let reporter: Arc<dyn Reporter> = if quiet {
         progress
     } else {
@@ -167,6 +164,22 @@ fn verdict(verb: Verb) -> plan::Verdict {
     }
 }
 
+/// Where requests go, and with which keys: the sandbox's, or the flags' and environment's.
+fn target(
+    api: &ApiArgs,
+    sandbox: Option<&sandbox::EmbeddedSandbox>,
+) -> Result<(String, Vec<ApiKey>)> {
+    Ok(match sandbox {
+        Some(sandbox) => (sandbox.base_url(), sandbox.keys()),
+        None => (
+            api.base_url
+                .clone()
+                .context("--base-url (or OMNI_BASE_URL) is required without --sandbox")?,
+            read_keys(&api.token_env)?,
+        ),
+    })
+}
+
 /// Prints why the run did not start or stopped (with the invalid rows, when that is why) and
 /// returns the exit status the error means.
 fn refuse(error: RunError) -> ExitStatus {
@@ -189,16 +202,18 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
         (false, true) => ResultsMode::Force,
         (false, false) => ResultsMode::New,
     };
-    config.concurrency = args.concurrency as usize;
-    config.rate = args.rate;
-    config.retry = RetryPolicy {
-        initial_delay: args.backoff_initial,
-        max_delay: args.backoff_max.max(args.backoff_initial),
-        max_attempts: args.max_attempts,
-        ..RetryPolicy::default()
-    };
-    config.timeout = args.timeout;
+    config.concurrency = args.api.concurrency as usize;
+    config.rate = args.api.rate;
+    config.retry = args.api.retry_policy();
+    config.timeout = args.api.timeout;
     config.existing = args.existing;
+    config.prune = if args.prune {
+        Prune::DeleteOthers {
+            max_deletes: args.max_deletes,
+        }
+    } else {
+        Prune::KeepOthers
+    };
     config.write_mode = if args.dry_run {
         WriteMode::DryRun
     } else {
@@ -210,7 +225,7 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
         InvalidRows::Refuse
     };
     config.max_failures = args.max_failures;
-    config.grace = args.grace;
+    config.grace = args.api.grace;
     config
 }
 

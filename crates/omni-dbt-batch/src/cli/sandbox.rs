@@ -7,7 +7,8 @@ use omni_dbt_sandbox::{
     SandboxConfig,
 };
 
-use super::args::{RunArgs, SandboxArgs};
+use super::api_args::ApiArgs;
+use super::args::SandboxArgs;
 
 /// A sandbox started for one run, with the keys the run should use.
 pub(super) struct EmbeddedSandbox {
@@ -48,9 +49,18 @@ fn faults(spec: Option<&str>) -> Result<FaultConfig> {
     }
 }
 
+/// With `--sandbox`, starts one for the command; `None` otherwise.
+pub(super) async fn start_if_asked(args: &ApiArgs) -> Result<Option<EmbeddedSandbox>> {
+    if args.sandbox {
+        start_for_run(args).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// Starts an open sandbox (every connection id exists and has dbt) for `run --sandbox`, limiting
 /// each key to `--sandbox-rate-limit`, by default the runner's own `--rate`.
-pub(super) async fn start_for_run(args: &RunArgs) -> Result<EmbeddedSandbox> {
+async fn start_for_run(args: &ApiArgs) -> Result<EmbeddedSandbox> {
     let rate_limit = args.sandbox_rate_limit.unwrap_or(match args.rate {
         omni_dbt_core::RateLimit::PerMinute(n) => SandboxRateLimit::per_minute(n.get()),
         omni_dbt_core::RateLimit::Unlimited => SandboxRateLimit::Unlimited,

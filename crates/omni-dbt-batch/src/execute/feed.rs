@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use crate::config::{ExistingPolicy, WriteMode};
 use crate::execute::job::{Job, RowKey, Work};
 use crate::plan::decide::{decide, Action, Sent};
+use crate::plan::deletions::DeletionPlan;
 use crate::plan::diff::Drift;
 use crate::plan::inventory::Inventory;
 use crate::plan::resume::{Prior, Resume};
@@ -43,12 +44,21 @@ pub(crate) struct Feeder {
     pub policy: ExistingPolicy,
     /// Apply, or only plan.
     pub write_mode: WriteMode,
+    /// Environments to delete after the input's rows (`--prune`).
+    pub(crate) deletions: DeletionPlan,
 }
 
 impl Feeder {
-    /// Reads every row once more and settles it or sends it to `jobs`. Returns how many rows an
-    /// earlier run had already settled.
-    pub(crate) fn feed(&self, jobs: &mpsc::Sender<Job>) -> Result<u64, FeedError> {
+    /// Reads every row once more and settles it or sends it to `jobs`, then the deletions.
+    /// Returns how many rows (and deletions) an earlier run had already settled.
+    pub(crate) fn feed(mut self, jobs: &mpsc::Sender<Job>) -> Result<u64, FeedError> {
+        let mut resumed = self.feed_rows(jobs)?;
+        let deletions = std::mem::take(&mut self.deletions);
+        resumed += feed_deletions(deletions, &self.ledger, self.write_mode, jobs)?;
+        Ok(resumed)
+    }
+
+    fn feed_rows(&self, jobs: &mpsc::Sender<Job>) -> Result<u64, FeedError> {
         let mut resumed = 0;
         for checked in self.input.checked()? {
             let row = match checked? {
@@ -82,15 +92,15 @@ impl Feeder {
                 self.ledger.record(&stopped_record(&key, reason))?;
                 if let Some(op) = earlier_op {
                     // Still in doubt: the next --resume must look it up too.
-                    self.ledger.intend(&key, op)?;
+                    self.ledger.intend(&key.intent(op, None))?;
                 }
                 continue;
             }
             let Some(work) = self.plan(key, row, sent)? else {
                 continue;
             };
-            if jobs.blocking_send(work).is_err() {
-                break; // the workers are gone: a results-file error they will report
+            if hand_out(work, &self.ledger, self.write_mode, jobs)? == Handed::WorkersGone {
+                break; // a results-file error the workers will report
             }
         }
         Ok(resumed)
@@ -166,6 +176,69 @@ fn log_update(key: &RowKey, drift: &Drift) {
         key.name,
         changes.join("; ")
     );
+}
+
+/// What became of a job handed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handed {
+    /// Sent to the workers, or recorded as planned by a dry run.
+    Done,
+    /// The workers are gone (they stopped on a results-file error): stop feeding.
+    WorkersGone,
+}
+
+/// Sends `job` to the workers, or, in a dry run, records what it would do.
+fn hand_out(
+    job: Job,
+    ledger: &Ledger,
+    write_mode: WriteMode,
+    jobs: &mpsc::Sender<Job>,
+) -> Result<Handed, ResultsError> {
+    if write_mode == WriteMode::DryRun {
+        let (status, environment_id) = job.work.planned();
+        ledger.record(&RowRecord {
+            environment_id,
+            ..job.key.record(status)
+        })?;
+        return Ok(Handed::Done);
+    }
+    Ok(match jobs.blocking_send(job) {
+        Ok(()) => Handed::Done,
+        Err(_) => Handed::WorkersGone,
+    })
+}
+
+/// Counts the deletions an earlier run finished, records those settled without a request, and
+/// hands out the rest (each recorded `skipped` once the run is stopping). Returns how many an
+/// earlier run had finished. Runs on a blocking thread.
+pub(crate) fn feed_deletions(
+    plan: DeletionPlan,
+    ledger: &Ledger,
+    write_mode: WriteMode,
+    jobs: &mpsc::Sender<Job>,
+) -> Result<u64, ResultsError> {
+    let DeletionPlan {
+        jobs: to_send,
+        settled,
+        done,
+    } = plan;
+    done.iter().for_each(|record| ledger.count(record));
+    for record in &settled {
+        ledger.record(record)?;
+    }
+    for job in to_send {
+        if let Some(reason) = ledger.stop().reason() {
+            ledger.record(&RowRecord {
+                environment_id: job.work.planned().1,
+                ..stopped_record(&job.key, reason)
+            })?;
+            continue;
+        }
+        if hand_out(job, ledger, write_mode, jobs)? == Handed::WorkersGone {
+            break;
+        }
+    }
+    Ok(done.len() as u64)
 }
 
 /// The record of a row that did not pass validation.

@@ -5,10 +5,11 @@ use omni_dbt_core::{
 };
 
 use crate::execute::failure::Failure;
+use crate::plan::decide::Sent;
 use crate::record::results::{Intent, IntentOp};
 use crate::record::{RowRecord, Status};
 
-/// A row that needs a request.
+/// A row (or a deletion) that needs a request.
 #[derive(Debug)]
 pub(crate) struct Job {
     /// The row's identity in the results file.
@@ -19,12 +20,23 @@ pub(crate) struct Job {
     pub work: Work,
 }
 
-/// The results-file identity of a row.
+impl Job {
+    /// The journal entry written before this job's request is sent.
+    pub(crate) fn intent(&self) -> Intent {
+        let environment_id = match &self.work {
+            Work::Delete { id, .. } => Some(*id),
+            Work::Create { .. } | Work::Update { .. } => None,
+        };
+        self.key.intent(self.work.op(), environment_id)
+    }
+}
+
+/// The results-file identity of a row, or of an environment a prune deletes (row and line 0).
 #[derive(Clone, Debug)]
 pub(crate) struct RowKey {
-    /// 1-based data row.
+    /// 1-based data row; 0 for a pruned environment.
     pub row: u64,
-    /// Line where it starts.
+    /// Line where it starts; 0 for a pruned environment.
     pub line: u64,
     /// Its connection as written.
     pub connection_id: String,
@@ -52,8 +64,8 @@ impl RowKey {
         }
     }
 
-    /// The journal entry written before this row's request is sent.
-    pub(crate) fn intent(&self, op: IntentOp) -> Intent {
+    /// The journal entry written before a request of `op` is sent for this row.
+    pub(crate) fn intent(&self, op: IntentOp, environment_id: Option<EnvironmentId>) -> Intent {
         Intent {
             row: self.row,
             line: self.line,
@@ -61,6 +73,7 @@ impl RowKey {
             name: self.name.clone(),
             fingerprint: self.fingerprint.clone(),
             op,
+            environment_id,
         }
     }
 
@@ -94,14 +107,32 @@ pub(crate) enum Work {
         /// The body.
         update: Box<EnvironmentUpdate>,
     },
+    /// Delete an environment (a prune, or an undo).
+    Delete {
+        /// The environment.
+        id: EnvironmentId,
+        /// Whether an earlier run may already have sent this delete.
+        sent: Sent,
+    },
 }
 
 impl Work {
+    /// What a dry run records for this request: the status it would end with, and the
+    /// environment it is about when that is known.
+    pub(crate) fn planned(&self) -> (Status, Option<EnvironmentId>) {
+        match self {
+            Work::Create { .. } => (Status::Created, None),
+            Work::Update { .. } => (Status::Updated, None),
+            Work::Delete { id, .. } => (Status::Deleted, Some(*id)),
+        }
+    }
+
     /// What the journal calls this request.
     pub(crate) fn op(&self) -> IntentOp {
         match self {
             Work::Create { .. } => IntentOp::Create,
             Work::Update { .. } => IntentOp::Update,
+            Work::Delete { .. } => IntentOp::Delete,
         }
     }
 }

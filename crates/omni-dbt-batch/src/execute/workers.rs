@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{RunError, Sent};
 use crate::execute::cutoff::{cut_off, cut_off_record, sent_by_an_earlier_run, Applied};
+use crate::execute::delete::delete_environment;
 use crate::execute::failure::Failure;
 use crate::execute::job::{Job, Work};
 use crate::record::ledger::{stopped_record, Ledger};
@@ -109,8 +110,8 @@ impl Worker {
                 .ledger
                 .record(&job.key.failed(Status::Failed, &failure));
         }
-        let op = job.work.op();
-        self.ledger.intend(&job.key, op)?;
+        let intent = job.intent();
+        self.ledger.intend(&intent)?;
         let scoped = self.key.client.scoped();
         let outcome = tokio::select! {
             biased; // an answer that has come back is recorded, not cut off
@@ -148,7 +149,7 @@ impl Worker {
         if maybe_applied {
             // A fresh intent after the record keeps the row in flight for --resume, which
             // looks the name up before sending it again.
-            self.ledger.intend(&job.key, op)?;
+            self.ledger.intend(&intent)?;
         }
         Ok(())
     }
@@ -188,6 +189,10 @@ async fn perform(client: &Client, job: &Job) -> omni_dbt_core::Result<(Status, E
                 .update_environment(&job.connection, id, update)
                 .await?;
             Ok((Status::Updated, updated.id))
+        }
+        Work::Delete { id, sent } => {
+            let status = delete_environment(client, &job.connection, id, *sent).await?;
+            Ok((status, *id))
         }
     }
 }

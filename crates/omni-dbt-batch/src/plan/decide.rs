@@ -74,7 +74,7 @@ pub(crate) fn decide(
                 failure: Some(failure.clone()),
             }
         }
-        Some(ConnectionState::Listed(by_name)) => by_name.get(&environment.name),
+        Some(ConnectionState::Listed(listing)) => listing.get(&environment.name),
         None => None,
     };
     let Some(existing) = existing else {
@@ -182,7 +182,7 @@ mod tests {
     }
 
     fn listed(env: Environment) -> ConnectionState {
-        ConnectionState::Listed([(env.name.clone(), env)].into_iter().collect())
+        ConnectionState::Listed([env].into_iter().collect())
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub enum PlannedAction {
     /// The environment exists and matches the row in every comparable field. The drift's notes
     /// say what was not compared (secret values) or not managed by the row.
     Unchanged(Drift),
+    /// An environment no row names would be deleted (`--prune`).
+    Delete,
     /// The row would fail, or could not be planned.
     Fail {
         /// Why, as the results file would say it.
@@ -65,6 +67,7 @@ impl PlannedAction {
             PlannedAction::Exists => ActionKind::Exists,
             PlannedAction::Update(_) => ActionKind::Update,
             PlannedAction::Unchanged(_) => ActionKind::Unchanged,
+            PlannedAction::Delete => ActionKind::Delete,
             PlannedAction::Fail { .. } => ActionKind::Fail,
         }
     }
@@ -115,6 +118,7 @@ impl PlanEntry {
             Status::Exists => PlannedAction::Exists,
             Status::Updated => PlannedAction::Update(drift.unwrap_or_default()),
             Status::Unchanged => PlannedAction::Unchanged(drift.unwrap_or_default()),
+            Status::Deleted | Status::Gone => PlannedAction::Delete,
             Status::Failed | Status::Invalid | Status::Skipped => PlannedAction::Fail {
                 kind: record
                     .error_kind
@@ -124,7 +128,7 @@ impl PlanEntry {
             },
         };
         Self {
-            input: Some(InputPosition {
+            input: record.is_input_row().then_some(InputPosition {
                 row: record.row,
                 line: record.line,
             }),

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use omni_dbt_core::{ConnectionId, Environment};
+use omni_dbt_core::ConnectionId;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinError, JoinSet};
 
 use crate::error::{RunError, Sent};
 use crate::execute::failure::Failure;
 use crate::execute::workers::KeyClient;
+use crate::plan::listing::Listing;
 use crate::record::ErrorKind;
 use crate::report::Reporter;
 use crate::stop::{StopHandle, StopReason};
@@ -17,9 +18,9 @@ use crate::stop::{StopHandle, StopReason};
 /// What Omni holds for one connection, as learnt by listing it once.
 #[derive(Clone, Debug)]
 pub(crate) enum ConnectionState {
-    /// The connection was listed: its environments by exact name (the first of a name wins),
-    /// as rows' names are matched (trimmed when read, then exactly).
-    Listed(HashMap<String, Environment>),
+    /// The connection was listed: its environments, found by exact name (rows' names are
+    /// trimmed when read, then matched exactly).
+    Listed(Listing),
     /// Listing failed in a way that dooms every row of the connection (403, 404, exhausted...).
     Unusable(Failure),
 }
@@ -100,6 +101,14 @@ impl Inventory {
         Ok(())
     }
 
+    /// An inventory of these states, as if listed.
+    #[cfg(test)]
+    pub(crate) fn of(states: impl IntoIterator<Item = (ConnectionId, ConnectionState)>) -> Self {
+        Self {
+            connections: states.into_iter().collect(),
+        }
+    }
+
     /// The state of one connection, if it was listed.
     pub(crate) fn get(&self, connection: &ConnectionId) -> Option<&ConnectionState> {
         self.connections.get(connection)
@@ -112,15 +121,7 @@ async fn list(key: &KeyClient, connection: &ConnectionId) -> ConnectionState {
     let result = scoped.list_environments(connection).await;
     let attempts = u32::try_from(scoped.tally().requests).unwrap_or(u32::MAX);
     match result {
-        Ok(environments) => {
-            let mut by_name = HashMap::with_capacity(environments.len());
-            for environment in environments {
-                by_name
-                    .entry(environment.name.clone())
-                    .or_insert(environment);
-            }
-            ConnectionState::Listed(by_name)
-        }
+        Ok(environments) => ConnectionState::Listed(environments.into_iter().collect()),
         Err(error) => ConnectionState::Unusable(Failure::from_error(&error, attempts)),
     }
 }

@@ -9,14 +9,14 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use omni_dbt_core::ConnectionId;
+use omni_dbt_core::{ConnectionId, EnvironmentId};
 
 use crate::config::ExistingPolicy;
 use crate::execute::job::RowKey;
 use crate::read::checked::Checked;
 use crate::read::input::InputError;
 use crate::read::source::InputFile;
-use crate::record::fingerprint::fingerprint;
+use crate::record::fingerprint::{fingerprint, fingerprint_delete};
 use crate::record::results::{format_of, IntentOp, PriorRow, ResultsError, ResumeState};
 use crate::record::RowRecord;
 
@@ -39,6 +39,19 @@ pub(crate) enum Prior {
     /// Its request (`op`) may have been applied without a record: look it up before sending
     /// again, and keep its intent if it is not sent this time either.
     MaybeApplied(IntentOp),
+}
+
+/// An environment an earlier run pruned, or was pruning when it stopped.
+#[derive(Clone, Debug)]
+pub(crate) struct PrunedBefore {
+    /// Its connection.
+    pub(crate) connection: ConnectionId,
+    /// The environment.
+    pub(crate) id: EnvironmentId,
+    /// Its identity in the results file.
+    pub(crate) key: RowKey,
+    /// What the earlier run means for it.
+    pub(crate) prior: Prior,
 }
 
 /// Rows the results file vouches for (finished, or in flight) whose request changed in the input.
@@ -96,6 +109,56 @@ impl Resume {
             }
         }
         Ok(check)
+    }
+
+    /// The environments the earlier run pruned or was pruning, by id; those recorded with a
+    /// connection that is not a UUID (never written so) are left out.
+    pub(crate) fn pruned(&self) -> Vec<PrunedBefore> {
+        self.state
+            .pruned()
+            .filter_map(|(id, known)| {
+                let connection: ConnectionId = known.connection_id.parse().ok()?;
+                let key = RowKey {
+                    row: 0,
+                    line: 0,
+                    connection_id: known.connection_id.clone(),
+                    name: known.name.clone(),
+                    fingerprint: fingerprint_delete(&connection, id),
+                };
+                let prior = if known.prior.in_flight {
+                    Prior::MaybeApplied(IntentOp::Delete)
+                } else {
+                    settled(&key, &known.prior).map_or(Prior::Fresh, Prior::Settled)
+                };
+                Some(PrunedBefore {
+                    connection,
+                    id: *id,
+                    key,
+                    prior,
+                })
+            })
+            .collect()
+    }
+
+    /// The rows of `keys` (an undo's deletions) the earlier run vouches for, finished or in
+    /// flight, whose request is not the one recorded: the run they undo changed since.
+    pub(crate) fn changed<'a>(&self, keys: impl IntoIterator<Item = &'a RowKey>) -> ChangedRows {
+        let mut changed = ChangedRows::default();
+        for key in keys {
+            let Some(before) = self.state.get(key.row) else {
+                continue;
+            };
+            let vouched = before.succeeded() || before.in_flight;
+            if vouched && !before.fingerprint.matches(&key.fingerprint) {
+                changed.count += 1;
+                if changed.first.len() < CHANGED_LISTED {
+                    changed
+                        .first
+                        .push(format!("line {} ({})", key.line, key.name));
+                }
+            }
+        }
+        changed
     }
 
     /// What the earlier run means for the row `key` names.

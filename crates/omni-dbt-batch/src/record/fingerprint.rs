@@ -1,6 +1,6 @@
 //! Row fingerprints: a stable hash of a row's request, so that `--resume` notices a changed input.
 
-use omni_dbt_core::{ConnectionId, NewEnvironment};
+use omni_dbt_core::{ConnectionId, EnvironmentId, NewEnvironment};
 use sha2::{Digest, Sha256};
 
 use crate::read::input::RowProblem;
@@ -9,6 +9,11 @@ use crate::read::input::RowProblem;
 /// cannot collide with today's fingerprints.
 const VALID_TAG: &[u8] = b"omni-dbt/row-fingerprint/v1\0";
 const INVALID_TAG: &[u8] = b"omni-dbt/invalid-row-fingerprint/v1\0";
+const DELETE_TAG: &[u8] = b"omni-dbt/delete-fingerprint/v1\0";
+
+/// What every delete's fingerprint starts with, so that a record says it was a delete: an
+/// undo's records carry a row, and only this tells them from a run's.
+pub(crate) const DELETE_PREFIX: &str = "delete:";
 
 /// The fingerprint of a create request: 32 lowercase hex characters (the first 16 bytes of a
 /// SHA-256).
@@ -66,6 +71,15 @@ pub(crate) fn fingerprint_problem(problem: &RowProblem) -> String {
         hash.text(field);
     }
     hash.finish()
+}
+
+/// The fingerprint of a delete request: [`DELETE_PREFIX`], then 32 lowercase hex characters
+/// of a hash of the connection and the environment id. Never equal to a create's fingerprint.
+pub(crate) fn fingerprint_delete(connection: &ConnectionId, id: &EnvironmentId) -> String {
+    let mut hash = Encoder::new(DELETE_TAG);
+    hash.bytes(connection.as_uuid().as_bytes());
+    hash.bytes(id.as_uuid().as_bytes());
+    format!("{DELETE_PREFIX}{}", hash.finish())
 }
 
 /// A length-prefixed, unambiguous encoding fed straight into SHA-256.

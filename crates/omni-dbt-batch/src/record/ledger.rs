@@ -9,7 +9,7 @@ use crate::plan::actions::ActionCounts;
 use crate::plan::diff::Drift;
 use crate::plan::entry::PlanEntry;
 use crate::record::reach::Reach;
-use crate::record::results::{FinishReport, IntentOp, ResultsError, ResultsSink};
+use crate::record::results::{FinishReport, Intent, ResultsError, ResultsSink};
 use crate::record::{ErrorKind, RowRecord, Status};
 use crate::report::Reporter;
 use crate::stop::{StopHandle, StopReason};
@@ -97,9 +97,9 @@ impl Ledger {
     }
 
     /// Writes an intent before a request is sent, so a crash leaves a trace to reconcile.
-    pub(crate) fn intend(&self, key: &RowKey, op: IntentOp) -> Result<(), ResultsError> {
+    pub(crate) fn intend(&self, intent: &Intent) -> Result<(), ResultsError> {
         match &self.sink {
-            Some(sink) => sink.intend(&key.intent(op)),
+            Some(sink) => sink.intend(intent),
             None => Ok(()),
         }
     }

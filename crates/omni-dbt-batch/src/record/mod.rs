@@ -3,6 +3,7 @@
 //! outcomes say of the server's reach).
 
 pub(crate) mod fingerprint;
+pub(crate) mod kind;
 pub(crate) mod ledger;
 pub(crate) mod reach;
 pub(crate) mod results;

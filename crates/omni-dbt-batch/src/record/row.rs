@@ -18,6 +18,11 @@ pub enum Status {
     Updated,
     /// An existing environment already matched the row (`--existing update`).
     Unchanged,
+    /// The environment was deleted by this run: pruned (`--prune`), or undone (`undo`).
+    Deleted,
+    /// The environment was already absent before any delete was sent for it (`undo`; `--prune`
+    /// when something else deleted it between the listing and the delete).
+    Gone,
     /// The row could not be applied; `error_kind` says why.
     Failed,
     /// The row did not pass validation and was not sent (`--skip-invalid`).
@@ -28,11 +33,13 @@ pub enum Status {
 
 impl Status {
     /// Every status, in results-file order of the summary.
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 9] = [
         Status::Created,
         Status::Exists,
         Status::Updated,
         Status::Unchanged,
+        Status::Deleted,
+        Status::Gone,
         Status::Failed,
         Status::Invalid,
         Status::Skipped,
@@ -45,17 +52,25 @@ impl Status {
             Status::Exists => "exists",
             Status::Updated => "updated",
             Status::Unchanged => "unchanged",
+            Status::Deleted => "deleted",
+            Status::Gone => "gone",
             Status::Failed => "failed",
             Status::Invalid => "invalid",
             Status::Skipped => "skipped",
         }
     }
 
-    /// Whether the row ended with an environment in place (exit code 0 territory).
+    /// Whether the record ended as it should (exit code 0 territory): an environment in place
+    /// for a row of the input, or absent for a deletion.
     pub fn is_success(self) -> bool {
         matches!(
             self,
-            Status::Created | Status::Exists | Status::Updated | Status::Unchanged
+            Status::Created
+                | Status::Exists
+                | Status::Updated
+                | Status::Unchanged
+                | Status::Deleted
+                | Status::Gone
         )
     }
 }
@@ -160,12 +175,15 @@ impl FromStr for ErrorKind {
     }
 }
 
-/// One record of the results file: the outcome of one input row.
+/// One record of the results file: the outcome of one input row, or of one environment deleted
+/// by `--prune` (which no row names: its `row` and `line` are 0, written as empty cells).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowRecord {
-    /// 1-based index of the data row in the input.
+    /// 1-based index of the data row in the input; 0 (an empty cell) for a pruned environment.
+    #[serde(with = "no_row_as_null")]
     pub row: u64,
-    /// Line number in the input where the row starts.
+    /// Line number in the input where the row starts; 0 (an empty cell) for a pruned environment.
+    #[serde(with = "no_row_as_null")]
     pub line: u64,
     /// The row's connection (as written in the input when it is not a UUID).
     pub connection_id: String,
@@ -173,7 +191,7 @@ pub struct RowRecord {
     pub name: String,
     /// What became of the row.
     pub status: Status,
-    /// The environment's id, for created/exists/updated/unchanged rows.
+    /// The environment's id, for created/exists/updated/unchanged rows and deletions.
     pub environment_id: Option<EnvironmentId>,
     /// Requests made for this row.
     pub attempts: u32,
@@ -185,4 +203,37 @@ pub struct RowRecord {
     pub error: Option<String>,
     /// A hash of the row's request, secret values excluded.
     pub fingerprint: String,
+}
+
+impl RowRecord {
+    /// Whether this records an input row, rather than an environment deleted by `--prune`.
+    ///
+    /// ```
+    /// use omni_dbt_batch::{RowRecord, Status};
+    /// let record = RowRecord {
+    ///     row: 0, line: 0, connection_id: "c".into(), name: "stale".into(),
+    ///     status: Status::Deleted, environment_id: None, attempts: 1, http_status: Some(200),
+    ///     error_kind: None, error: None, fingerprint: String::new(),
+    /// };
+    /// assert!(!record.is_input_row());
+    /// ```
+    pub fn is_input_row(&self) -> bool {
+        self.row != 0
+    }
+}
+
+/// `row` and `line` of a pruned environment: 0 in memory, `null` (an empty cell) on disk.
+mod no_row_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            0 => serializer.serialize_none(),
+            n => serializer.serialize_some(n),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        Ok(Option::<u64>::deserialize(deserializer)?.unwrap_or(0))
+    }
 }

@@ -30,11 +30,11 @@ pub(crate) const CSV_HEADER: &str =
 
 /// A record as written: the fields of [`RowRecord`] in column order, borrowed, with an empty
 /// error message written as absent (CSV cannot tell an empty cell from a missing one, so both
-/// formats agree on that).
+/// formats agree on that), and so are the row and line of a pruned environment.
 #[derive(Serialize)]
 struct WrittenRecord<'a> {
-    row: u64,
-    line: u64,
+    row: Option<u64>,
+    line: Option<u64>,
     connection_id: &'a str,
     name: &'a str,
     status: Status,
@@ -49,8 +49,8 @@ struct WrittenRecord<'a> {
 impl<'a> From<&'a RowRecord> for WrittenRecord<'a> {
     fn from(record: &'a RowRecord) -> Self {
         Self {
-            row: record.row,
-            line: record.line,
+            row: Some(record.row).filter(|_| record.is_input_row()),
+            line: Some(record.line).filter(|_| record.is_input_row()),
             connection_id: &record.connection_id,
             name: &record.name,
             status: record.status,
@@ -127,11 +127,18 @@ fn trim_cr(bytes: &[u8]) -> &[u8] {
 
 /// Parses one record (the bytes of one line, one CSV record) of `format`.
 pub(crate) fn decode(format: Format, bytes: &[u8]) -> Result<RowRecord, String> {
-    match format {
-        Format::Jsonl => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
-        Format::Csv => decode_csv(bytes),
-        Format::DbtProfiles => Err(NOT_A_RESULTS_FORMAT.to_owned()),
+    let record = match format {
+        Format::Jsonl => serde_json::from_slice(bytes).map_err(|e| e.to_string())?,
+        Format::Csv => decode_csv(bytes)?,
+        Format::DbtProfiles => return Err(NOT_A_RESULTS_FORMAT.to_owned()),
+    };
+    if !record.is_input_row() && record.environment_id.is_none() {
+        // Without a row, the environment id is what identifies the record.
+        return Err(
+            "a record without a row (a pruned environment) must have an environment_id".to_owned(),
+        );
     }
+    Ok(record)
 }
 
 fn decode_csv(bytes: &[u8]) -> Result<RowRecord, String> {
@@ -147,8 +154,8 @@ fn decode_csv(bytes: &[u8]) -> Result<RowRecord, String> {
     let mut fields = fields.into_iter();
     let mut next = || fields.next().unwrap_or_default();
     Ok(RowRecord {
-        row: parse(0, next())?,
-        line: parse(1, next())?,
+        row: parse_optional(0, next())?.unwrap_or(0),
+        line: parse_optional(1, next())?.unwrap_or(0),
         connection_id: next(),
         name: next(),
         status: parse(4, next())?,
@@ -263,6 +270,39 @@ mod tests {
     fn csv_split_rejects_broken_quoting() {
         assert!(split_csv(b"a,\"b\n").is_err());
         assert!(split_csv(b"a,\"b\"c,d\n").is_err());
+    }
+
+    #[test]
+    fn a_pruned_environment_is_written_without_row_and_line_and_read_back() {
+        let record = RowRecord {
+            row: 0,
+            line: 0,
+            connection_id: "c".into(),
+            name: "stale".into(),
+            status: Status::Deleted,
+            environment_id: Some(uuid::Uuid::from_u128(9).into()),
+            attempts: 1,
+            http_status: Some(200),
+            error_kind: None,
+            error: None,
+            fingerprint: "f".into(),
+        };
+        for format in [Format::Csv, Format::Jsonl] {
+            let mut encoder = Encoder::new(format);
+            let bytes = encoder.encode(&record).unwrap().to_vec();
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            assert!(
+                text.starts_with(",,c,") || text.starts_with(r#"{"row":null,"line":null,"#),
+                "{text}"
+            );
+            assert_eq!(decode(format, &bytes).unwrap(), record);
+        }
+    }
+
+    #[test]
+    fn a_record_without_row_or_environment_is_refused() {
+        let message = decode(Format::Csv, b",,c,n,deleted,,1,,,,f\n").unwrap_err();
+        assert!(message.contains("environment_id"), "{message}");
     }
 
     #[test]

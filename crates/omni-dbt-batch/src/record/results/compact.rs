@@ -1,8 +1,10 @@
 //! Compaction at the end of a run: the results file rewritten with one record per row (the last
-//! written wins) in row order, swapped in atomically, and the journal retired.
+//! written wins) in row order, then one per pruned environment (by connection, then name),
+//! swapped in atomically, and the journal retired.
 //!
 //! Memory follows the number of rows, not the file size: the index keeps 24 bytes per record
 //! (row, offset, length) and is de-duplicated as it grows, then records are copied in row order.
+//! Pruned environments, few by nature (`--max-deletes`), are indexed with their names.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -10,10 +12,15 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+
+use omni_dbt_core::EnvironmentId;
+
 use super::codec::CSV_HEADER;
 use super::files::Replacement;
 use super::journal::{self, JournalEntry, JournalReader};
 use super::reader::ResultsReader;
+use super::slot::Slot;
 use super::{Format, ResultsError};
 
 /// What [`ResultsWriter::finish`](super::ResultsWriter::finish) did.
@@ -25,10 +32,10 @@ pub(crate) struct FinishReport {
     pub rows: u64,
     /// Whether the file had to be rewritten (it was out of row order or had repeats).
     pub rewritten: bool,
-    /// Rows whose last intent has no final record after it, in row order: requests that may
+    /// Entries whose last intent has no final record after it, rows first: requests that may
     /// have been applied. Their intents stay in the journal for `--resume`; empty after a
     /// completed run.
-    pub in_flight: Vec<u64>,
+    pub in_flight: Vec<Slot>,
 }
 
 /// Where the record of one row sits in the results file.
@@ -39,23 +46,54 @@ struct IndexEntry {
     len: u64,
 }
 
-/// The records of a results file, by row.
+/// Where the record of one pruned environment sits, with what orders it in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PrunedEntry {
+    connection_id: String,
+    name: String,
+    id: EnvironmentId,
+    offset: u64,
+    len: u64,
+}
+
+impl PrunedEntry {
+    fn order(&self) -> (&str, &str, EnvironmentId) {
+        (&self.connection_id, &self.name, self.id)
+    }
+}
+
+/// The records of a results file, by row, then by pruned environment.
 #[derive(Debug)]
 struct Index {
     /// After [`build_index`]: the last record of each row, sorted by row.
     entries: Vec<IndexEntry>,
-    /// Whether the file already held one record per row, in row order, and nothing else.
+    /// After [`build_index`]: the last record of each pruned environment, by connection and name.
+    pruned: Vec<PrunedEntry>,
+    /// Whether the file already held one record per entry, in order, and nothing else.
     in_order: bool,
 }
 
 impl Index {
-    /// Where the last record of `row` starts, if it has one.
-    fn offset_of(&self, row: u64) -> Option<u64> {
-        self.entries
-            .binary_search_by_key(&row, |entry| entry.row)
-            .ok()
-            .and_then(|i| self.entries.get(i))
-            .map(|entry| entry.offset)
+    /// Where the last record of `slot` starts, if it has one.
+    fn offset_of(&self, slot: Slot) -> Option<u64> {
+        match slot {
+            Slot::Row(row) => self
+                .entries
+                .binary_search_by_key(&row, |entry| entry.row)
+                .ok()
+                .and_then(|i| self.entries.get(i))
+                .map(|entry| entry.offset),
+            Slot::Pruned(id) => self
+                .pruned
+                .iter()
+                .find(|entry| entry.id == id)
+                .map(|entry| entry.offset),
+        }
+    }
+
+    /// How many entries the file holds once compacted.
+    fn len(&self) -> u64 {
+        (self.entries.len() + self.pruned.len()) as u64
     }
 }
 
@@ -99,7 +137,7 @@ pub(crate) fn finish(
             )?;
         }
     }
-    let in_flight: Vec<u64> = unsettled.into_keys().collect();
+    let in_flight: Vec<Slot> = unsettled.into_keys().collect();
     if !in_flight.is_empty() {
         tracing::warn!(
             journal = %journal_path.display(),
@@ -110,28 +148,48 @@ pub(crate) fn finish(
     }
     Ok(FinishReport {
         path: path.to_path_buf(),
-        rows: index.entries.len() as u64,
+        rows: index.len(),
         rewritten: !index.in_order,
         in_flight,
     })
 }
 
-/// Indexes the last record of each row.
+/// Indexes the last record of each row and of each pruned environment.
 fn build_index(path: &Path, format: Format) -> Result<Index, ResultsError> {
     let mut reader = ResultsReader::open(path, format)?;
     let mut entries = Vec::new();
+    let mut pruned: HashMap<EnvironmentId, PrunedEntry> = HashMap::new();
     let mut in_order = true;
+    let mut last_pruned: Option<PrunedEntry> = None;
     let mut next_dedup = 1 << 16;
     while let Some(located) = reader.next_located()? {
-        let row = located.record.row;
-        in_order &= entries
-            .last()
-            .is_none_or(|last: &IndexEntry| last.row < row);
-        entries.push(IndexEntry {
-            row,
-            offset: located.offset,
-            len: located.len,
-        });
+        match Slot::of_record(&located.record) {
+            Slot::Row(row) => {
+                in_order &= pruned.is_empty()
+                    && entries
+                        .last()
+                        .is_none_or(|last: &IndexEntry| last.row < row);
+                entries.push(IndexEntry {
+                    row,
+                    offset: located.offset,
+                    len: located.len,
+                });
+            }
+            Slot::Pruned(id) => {
+                let entry = PrunedEntry {
+                    connection_id: located.record.connection_id,
+                    name: located.record.name,
+                    id,
+                    offset: located.offset,
+                    len: located.len,
+                };
+                in_order &= last_pruned
+                    .as_ref()
+                    .is_none_or(|last| last.order() < entry.order());
+                last_pruned = Some(entry.clone());
+                pruned.insert(id, entry);
+            }
+        }
         if entries.len() >= next_dedup {
             keep_last_per_row(&mut entries);
             next_dedup = (entries.len() * 2).max(1 << 16);
@@ -141,7 +199,13 @@ fn build_index(path: &Path, format: Format) -> Result<Index, ResultsError> {
     if !in_order {
         keep_last_per_row(&mut entries);
     }
-    Ok(Index { entries, in_order })
+    let mut pruned: Vec<PrunedEntry> = pruned.into_values().collect();
+    pruned.sort_by(|a, b| a.order().cmp(&b.order()));
+    Ok(Index {
+        entries,
+        pruned,
+        in_order,
+    })
 }
 
 /// Sorts by row and keeps, for each row, the record written last (the largest offset).
@@ -150,23 +214,23 @@ fn keep_last_per_row(entries: &mut Vec<IndexEntry>) {
     entries.dedup_by_key(|entry| entry.row);
 }
 
-/// The last intent of each row that no later record settles, by row.
+/// The last intent of each entry that no later record settles, by slot.
 fn unsettled_intents(
     journal_path: &Path,
     index: &Index,
-) -> Result<BTreeMap<u64, JournalEntry>, ResultsError> {
+) -> Result<BTreeMap<Slot, JournalEntry>, ResultsError> {
     let mut unsettled = BTreeMap::new();
     let Some(mut journal) = JournalReader::open(journal_path)? else {
         return Ok(unsettled);
     };
     while let Some(entry) = journal.next_entry()? {
         let settled = index
-            .offset_of(entry.intent.row)
+            .offset_of(entry.slot)
             .is_some_and(|offset| offset >= entry.results_offset);
         if settled {
-            unsettled.remove(&entry.intent.row);
+            unsettled.remove(&entry.slot);
         } else {
-            unsettled.insert(entry.intent.row, entry);
+            unsettled.insert(entry.slot, entry);
         }
     }
     Ok(unsettled)
@@ -191,24 +255,29 @@ fn write_in_row_order(
     }
     let mut position = 0u64;
     let mut buf = Vec::new();
-    for entry in &index.entries {
-        if position != entry.offset {
+    let places = index
+        .entries
+        .iter()
+        .map(|entry| (entry.offset, entry.len))
+        .chain(index.pruned.iter().map(|entry| (entry.offset, entry.len)));
+    for (offset, len) in places {
+        if position != offset {
             source
-                .seek(SeekFrom::Start(entry.offset))
+                .seek(SeekFrom::Start(offset))
                 .map_err(|e| ResultsError::io("read", path, e))?;
         }
-        let len = usize::try_from(entry.len).map_err(|_| ResultsError::Corrupt {
+        let len_in_memory = usize::try_from(len).map_err(|_| ResultsError::Corrupt {
             path: path.to_path_buf(),
             line: 0,
             message: "a record too large for memory".to_owned(),
         })?;
-        buf.resize(len, 0);
+        buf.resize(len_in_memory, 0);
         source
             .read_exact(&mut buf)
             .map_err(|e| ResultsError::io("read", path, e))?;
         out.write_all(&buf).map_err(rewrite_error)?;
-        position = entry.offset + entry.len;
-        written += entry.len;
+        position = offset + len;
+        written += len;
     }
     out.flush().map_err(rewrite_error)?;
     drop(out);

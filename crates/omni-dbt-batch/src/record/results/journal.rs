@@ -1,10 +1,13 @@
-//! The intent journal `<results>.journal`: one JSON line per create or update, written before the
-//! request is sent, so that a rerun knows which rows may have been applied without a record.
+//! The intent journal `<results>.journal`: one JSON line per create, update or delete, written
+//! before the request is sent, so that a rerun knows which rows may have been applied without a
+//! record.
 //!
 //! Each line is `{"row":N,"line":L,"connection_id":...,"name":...,"fingerprint":...,
-//! "op":"create"|"update","results_offset":B}` where `B` is the length of the results file when
-//! the intent was written. A final record of the row at offset `B` or later settles the intent;
-//! an earlier one (from a previous attempt) does not.
+//! "op":"create"|"update"|"delete","results_offset":B}` where `B` is the length of the results
+//! file when the intent was written; a delete adds `"environment_id"`, and the delete of a pruned
+//! environment (which no row names) has `null` row and line. A final record of the same
+//! [`Slot`] at offset `B` or later settles the intent; an earlier one (from a previous attempt)
+//! does not.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -12,12 +15,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use omni_dbt_core::EnvironmentId;
+
 use super::files::{remove_if_exists, AppendFile, Opening, Replacement};
 use super::scan::RecordScanner;
+use super::slot::Slot;
 use super::{Format, ResultsError};
 
 /// The path of the journal that goes with a results file: the results path plus `.journal`.
-pub(super) fn journal_path(results: &Path) -> PathBuf {
+pub(crate) fn journal_path(results: &Path) -> PathBuf {
     let mut path = results.as_os_str().to_owned();
     path.push(".journal");
     PathBuf::from(path)
@@ -31,14 +37,16 @@ pub(crate) enum IntentOp {
     Create,
     /// `PATCH` an existing environment.
     Update,
+    /// `DELETE` an environment.
+    Delete,
 }
 
 /// What a row is about to do to Omni: written to the journal before the request goes out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Intent {
-    /// 1-based index of the data row in the input.
+    /// 1-based index of the data row in the input; 0 for a pruned environment.
     pub row: u64,
-    /// Line of the input where the row starts.
+    /// Line of the input where the row starts; 0 for a pruned environment.
     pub line: u64,
     /// The row's connection, as in the results file.
     pub connection_id: String,
@@ -46,31 +54,46 @@ pub(crate) struct Intent {
     pub name: String,
     /// The fingerprint of the request about to be sent.
     pub fingerprint: String,
-    /// Create or update.
+    /// Create, update or delete.
     pub op: IntentOp,
+    /// The environment a delete is about to remove.
+    pub environment_id: Option<EnvironmentId>,
+}
+
+impl Intent {
+    /// The results entry this intent is about; `None` for a row of 0 without an environment.
+    pub(crate) fn slot(&self) -> Option<Slot> {
+        Slot::of(self.row, self.environment_id)
+    }
 }
 
 /// One line of the journal, as written.
 #[derive(Serialize)]
 struct WrittenEntry<'a> {
-    row: u64,
-    line: u64,
+    row: Option<u64>,
+    line: Option<u64>,
     connection_id: &'a str,
     name: &'a str,
     fingerprint: &'a str,
     op: IntentOp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment_id: Option<EnvironmentId>,
     results_offset: u64,
 }
 
 /// One line of the journal, as read.
 #[derive(Deserialize)]
 struct ReadEntry {
-    row: u64,
-    line: u64,
+    #[serde(default)]
+    row: Option<u64>,
+    #[serde(default)]
+    line: Option<u64>,
     connection_id: String,
     name: String,
     fingerprint: String,
     op: IntentOp,
+    #[serde(default)]
+    environment_id: Option<EnvironmentId>,
     /// Absent in a hand-written journal: then any record of the row settles the intent.
     #[serde(default)]
     results_offset: u64,
@@ -81,33 +104,44 @@ struct ReadEntry {
 pub(crate) struct JournalEntry {
     pub intent: Intent,
     pub results_offset: u64,
+    /// The results entry the intent is about.
+    pub slot: Slot,
 }
 
-impl From<ReadEntry> for JournalEntry {
-    fn from(entry: ReadEntry) -> Self {
-        Self {
-            intent: Intent {
-                row: entry.row,
-                line: entry.line,
-                connection_id: entry.connection_id,
-                name: entry.name,
-                fingerprint: entry.fingerprint,
-                op: entry.op,
-            },
-            results_offset: entry.results_offset,
-        }
+impl ReadEntry {
+    /// The entry, or why it names no results entry.
+    fn into_entry(self) -> Result<JournalEntry, String> {
+        let intent = Intent {
+            row: self.row.unwrap_or(0),
+            line: self.line.unwrap_or(0),
+            connection_id: self.connection_id,
+            name: self.name,
+            fingerprint: self.fingerprint,
+            op: self.op,
+            environment_id: self.environment_id,
+        };
+        let slot = intent
+            .slot()
+            .ok_or("an intent without a row must name its environment_id")?;
+        Ok(JournalEntry {
+            intent,
+            results_offset: self.results_offset,
+            slot,
+        })
     }
 }
 
 /// Encodes one journal line, terminator included.
 fn encode(buf: &mut Vec<u8>, intent: &Intent, results_offset: u64) -> serde_json::Result<()> {
+    let input_row = intent.row != 0;
     let entry = WrittenEntry {
-        row: intent.row,
-        line: intent.line,
+        row: Some(intent.row).filter(|_| input_row),
+        line: Some(intent.line).filter(|_| input_row),
         connection_id: &intent.connection_id,
         name: &intent.name,
         fingerprint: &intent.fingerprint,
         op: intent.op,
+        environment_id: intent.environment_id,
         results_offset,
     };
     serde_json::to_writer(&mut *buf, &entry)?;
@@ -181,13 +215,14 @@ impl JournalReader {
             if raw.is_blank() {
                 continue;
             }
+            let corrupt = |message: String| ResultsError::CorruptJournal {
+                path: self.path.clone(),
+                line: raw.line,
+                message,
+            };
             let entry: ReadEntry =
-                serde_json::from_slice(raw.bytes).map_err(|e| ResultsError::CorruptJournal {
-                    path: self.path.clone(),
-                    line: raw.line,
-                    message: e.to_string(),
-                })?;
-            return Ok(Some(entry.into()));
+                serde_json::from_slice(raw.bytes).map_err(|e| corrupt(e.to_string()))?;
+            return entry.into_entry().map(Some).map_err(corrupt);
         }
     }
 }
@@ -233,7 +268,56 @@ mod tests {
             name: format!("env \"{row}\"\n"),
             fingerprint: "f".to_owned(),
             op,
+            environment_id: None,
         }
+    }
+
+    #[test]
+    fn a_pruned_delete_is_journaled_by_environment_without_row() {
+        let id = EnvironmentId::new(uuid::Uuid::from_u128(5));
+        let pruned = Intent {
+            row: 0,
+            line: 0,
+            environment_id: Some(id),
+            ..intent(0, IntentOp::Delete)
+        };
+        let mut buf = Vec::new();
+        encode(&mut buf, &pruned, 7).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.starts_with(r#"{"row":null,"line":null,"#), "{text}");
+        assert!(
+            text.contains(r#""op":"delete","environment_id":"#),
+            "{text}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv.journal");
+        std::fs::write(&path, &text).unwrap();
+        let entry = JournalReader::open(&path)
+            .unwrap()
+            .unwrap()
+            .next_entry()
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.intent, pruned);
+        assert_eq!(entry.slot, Slot::Pruned(id));
+    }
+
+    #[test]
+    fn an_intent_without_row_or_environment_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv.journal");
+        std::fs::write(
+            &path,
+            "{\"connection_id\":\"c\",\"name\":\"n\",\"fingerprint\":\"f\",\"op\":\"delete\"}\n",
+        )
+        .unwrap();
+        let err = JournalReader::open(&path)
+            .unwrap()
+            .unwrap()
+            .next_entry()
+            .unwrap_err();
+        assert!(err.to_string().contains("environment_id"), "{err}");
     }
 
     #[test]

@@ -24,6 +24,7 @@
 mod claim;
 mod codec;
 mod compact;
+mod copy;
 mod error;
 mod files;
 mod format;
@@ -33,6 +34,7 @@ mod reader;
 mod resume;
 mod scan;
 mod sink;
+mod slot;
 mod writer;
 
 #[cfg(test)]
@@ -41,9 +43,10 @@ mod props;
 pub(crate) use claim::ResultsClaim;
 pub use codec::COLUMNS;
 pub(crate) use compact::FinishReport;
+pub(crate) use copy::{RecordSource, ResultsOutput};
 pub use error::ResultsError;
 pub(crate) use format::{format_of, Format};
-pub(crate) use journal::{Intent, IntentOp};
+pub(crate) use journal::{journal_path, Intent, IntentOp};
 pub use lock::LockHolder;
 pub use reader::ResultsReader;
 pub(crate) use resume::{PriorRow, ResumeState};

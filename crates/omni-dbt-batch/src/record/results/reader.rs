@@ -16,6 +16,8 @@ pub(crate) struct Located {
     pub offset: u64,
     /// Its length in bytes, terminator included.
     pub len: u64,
+    /// The line of the file where it starts (1-based).
+    pub line: u64,
     /// The record.
     pub record: RowRecord,
 }
@@ -104,6 +106,7 @@ impl ResultsReader {
             return Ok(Some(Located {
                 offset: raw.offset,
                 len: raw.bytes.len() as u64,
+                line: raw.line,
                 record,
             }));
         }

@@ -8,6 +8,7 @@ use omni_dbt_core::EnvironmentId;
 
 use super::journal::{journal_path, Intent, JournalReader};
 use super::reader::ResultsReader;
+use super::slot::Slot;
 use super::{Format, ResultsError};
 use crate::record::{RowRecord, Status};
 
@@ -90,7 +91,48 @@ pub(crate) struct PriorRow {
     pub in_flight: bool,
 }
 
+impl PriorPruned {
+    fn from_record(record: RowRecord) -> Self {
+        Self {
+            connection_id: record.connection_id.clone(),
+            name: record.name.clone(),
+            prior: PriorRow::from_record(record),
+        }
+    }
+}
+
+/// Marks the pruned environment `id` in flight, keeping its last record if it has one.
+fn mark_pruned_in_flight(
+    pruned: &mut HashMap<EnvironmentId, PriorPruned>,
+    id: EnvironmentId,
+    intent: Intent,
+) {
+    let prior = PriorRow::in_flight(&intent);
+    pruned
+        .entry(id)
+        .and_modify(|known| {
+            known.prior.in_flight = true;
+            known.prior.fingerprint = prior.fingerprint.clone();
+        })
+        .or_insert(PriorPruned {
+            connection_id: intent.connection_id,
+            name: intent.name,
+            prior,
+        });
+}
+
 impl PriorRow {
+    /// A row known only by its intent: sent, or about to be, with no outcome recorded.
+    fn in_flight(intent: &Intent) -> Self {
+        Self {
+            status: None,
+            environment_id: intent.environment_id,
+            attempts: 0,
+            fingerprint: Fingerprint::parse(&intent.fingerprint),
+            in_flight: true,
+        }
+    }
+
     fn from_record(record: RowRecord) -> Self {
         Self {
             status: Some(record.status),
@@ -108,13 +150,26 @@ impl PriorRow {
     }
 }
 
+/// What an earlier run knew about an environment it pruned, or was pruning when it stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PriorPruned {
+    /// The environment's connection, as recorded.
+    pub connection_id: String,
+    /// Its name, as recorded.
+    pub name: String,
+    /// Its last record, or its intent in flight.
+    pub prior: PriorRow,
+}
+
 /// The rows of an earlier run, for `--resume`: the last final record of each row from the
-/// results file, and the rows left in flight from its journal.
+/// results file, and the rows left in flight from its journal; likewise for the environments
+/// it pruned, by id.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ResumeState {
     /// Sorted by row, one entry per row: 56 bytes a row, no hash table slack.
     rows: Vec<(u64, PriorRow)>,
     in_flight: HashMap<u64, Intent>,
+    pruned: HashMap<EnvironmentId, PriorPruned>,
 }
 
 impl ResumeState {
@@ -125,27 +180,41 @@ impl ResumeState {
     pub(crate) fn load(path: impl AsRef<Path>, format: Format) -> Result<Self, ResultsError> {
         let path = path.as_ref();
         let journal_path = journal_path(path);
-        // Pass 1: the offset of each row's last intent (16 bytes per journaled row).
+        // Pass 1: the offset of each entry's last intent (about 40 bytes per journaled entry).
         let mut pending = last_intent_offsets(&journal_path)?;
-        // Pass 2: the results; a record at or after a row's last intent settles it.
+        // Pass 2: the results; a record at or after its entry's last intent settles it.
         let mut rows = Vec::new();
+        let mut pruned = HashMap::new();
         if path.exists() {
             let mut reader = ResultsReader::open(path, format)?;
             let mut next_dedup = 1 << 16;
             while let Some(located) = reader.next_located()? {
-                let row = located.record.row;
-                if pending.get(&row).is_some_and(|&at| located.offset >= at) {
-                    pending.remove(&row);
+                let slot = Slot::of_record(&located.record);
+                if pending.get(&slot).is_some_and(|&at| located.offset >= at) {
+                    pending.remove(&slot);
                 }
-                rows.push((row, PriorRow::from_record(located.record)));
+                match slot {
+                    Slot::Row(row) => rows.push((row, PriorRow::from_record(located.record))),
+                    Slot::Pruned(id) => {
+                        pruned.insert(id, PriorPruned::from_record(located.record));
+                    }
+                }
                 if rows.len() >= next_dedup {
                     keep_last_per_row(&mut rows);
                     next_dedup = (rows.len() * 2).max(1 << 16);
                 }
             }
         }
-        // Pass 3: the intents still pending are the rows in flight.
-        let in_flight = pending_intents(&journal_path, &pending)?;
+        // Pass 3: the intents still pending are the entries in flight.
+        let mut in_flight = HashMap::new();
+        for (slot, intent) in pending_intents(&journal_path, &pending)? {
+            match slot {
+                Slot::Row(row) => {
+                    in_flight.insert(row, intent);
+                }
+                Slot::Pruned(id) => mark_pruned_in_flight(&mut pruned, id, intent),
+            }
+        }
         keep_last_per_row(&mut rows);
         let recorded = rows.len();
         for intent in in_flight.values() {
@@ -155,20 +224,15 @@ impl ResumeState {
             {
                 continue; // marked below, keeping its record
             }
-            rows.push((
-                intent.row,
-                PriorRow {
-                    status: None,
-                    environment_id: None,
-                    attempts: 0,
-                    fingerprint: Fingerprint::parse(&intent.fingerprint),
-                    in_flight: true,
-                },
-            ));
+            rows.push((intent.row, PriorRow::in_flight(intent)));
         }
         rows.sort_by_key(|(row, _)| *row);
         rows.shrink_to_fit();
-        let mut state = Self { rows, in_flight };
+        let mut state = Self {
+            rows,
+            in_flight,
+            pruned,
+        };
         state.mark_in_flight();
         Ok(state)
     }
@@ -187,6 +251,17 @@ impl ResumeState {
     pub(crate) fn get(&self, row: u64) -> Option<&PriorRow> {
         let i = self.rows.binary_search_by_key(&row, |(row, _)| *row).ok()?;
         self.rows.get(i).map(|(_, prior)| prior)
+    }
+
+    /// The environments an earlier run pruned or was pruning, by id, in no particular order.
+    pub(crate) fn pruned(&self) -> impl Iterator<Item = (&EnvironmentId, &PriorPruned)> {
+        self.pruned.iter()
+    }
+
+    /// Whether some row or pruned environment was left in flight: its request may have been
+    /// applied without a record.
+    pub(crate) fn has_in_flight(&self) -> bool {
+        !self.in_flight.is_empty() || self.pruned.values().any(|known| known.prior.in_flight)
     }
 
     /// The intent of `row` if the row is in flight: the connection and name to look up.
@@ -226,31 +301,31 @@ fn keep_last_per_row(rows: &mut Vec<(u64, PriorRow)>) {
     });
 }
 
-/// The results-file offset of each row's last intent.
-fn last_intent_offsets(journal_path: &Path) -> Result<HashMap<u64, u64>, ResultsError> {
+/// The results-file offset of each entry's last intent.
+fn last_intent_offsets(journal_path: &Path) -> Result<HashMap<Slot, u64>, ResultsError> {
     let mut offsets = HashMap::new();
     if let Some(mut journal) = JournalReader::open(journal_path)? {
         while let Some(entry) = journal.next_entry()? {
-            let offset = offsets.entry(entry.intent.row).or_insert(0);
+            let offset = offsets.entry(entry.slot).or_insert(0);
             *offset = entry.results_offset.max(*offset);
         }
     }
     Ok(offsets)
 }
 
-/// The last intent of each row in `pending` (those no record settled).
+/// The last intent of each entry in `pending` (those no record settled).
 fn pending_intents(
     journal_path: &Path,
-    pending: &HashMap<u64, u64>,
-) -> Result<HashMap<u64, Intent>, ResultsError> {
+    pending: &HashMap<Slot, u64>,
+) -> Result<HashMap<Slot, Intent>, ResultsError> {
     let mut intents = HashMap::new();
     if pending.is_empty() {
         return Ok(intents);
     }
     if let Some(mut journal) = JournalReader::open(journal_path)? {
         while let Some(entry) = journal.next_entry()? {
-            if pending.get(&entry.intent.row) == Some(&entry.results_offset) {
-                intents.insert(entry.intent.row, entry.intent);
+            if pending.get(&entry.slot) == Some(&entry.results_offset) {
+                intents.insert(entry.slot, entry.intent);
             }
         }
     }

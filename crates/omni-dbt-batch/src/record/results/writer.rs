@@ -48,6 +48,21 @@ pub(crate) struct ResultsWriter {
 }
 
 impl ResultsWriter {
+    /// Checks, creating nothing, that a results file can be opened at `path` as `mode` says:
+    /// its extension names a format, and a new run finds neither the file nor its journal.
+    /// Lets a run refuse early and still open the file only once its plan is known to be good.
+    pub(crate) fn preflight(path: &Path, mode: ResultsMode) -> Result<Format, ResultsError> {
+        let format = super::format_of(path)?;
+        if mode == ResultsMode::New {
+            for existing in [path.to_path_buf(), journal_path(path)] {
+                if existing.exists() {
+                    return Err(ResultsError::Exists { path: existing });
+                }
+            }
+        }
+        Ok(format)
+    }
+
     /// Claims the results file at `path` ([`ResultsClaim::new`]: its lock, with no input to
     /// protect) and opens it as [`open`](Self::open) does.
     #[allow(

@@ -32,6 +32,7 @@ fn intent(row: u64, fingerprint: &str) -> Intent {
         name: format!("env-{row}"),
         fingerprint: fingerprint.to_owned(),
         op: IntentOp::Create,
+        environment_id: None,
     }
 }
 
@@ -231,6 +232,7 @@ fn a_row_killed_in_flight_is_reported_with_its_intent() -> Result<(), Box<dyn st
         name: format!("env-{row}"),
         fingerprint: "00112233445566778899aabbccddeeff".into(),
         op: IntentOp::Create,
+        environment_id: None,
     };
     writer.intend(&intent(1))?;
     writer.record(&RowRecord {

@@ -4,6 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::record::results::slot::Slot;
 use crate::record::results::{IntentOp, ResultsReader, ResumeState};
 use crate::record::{ErrorKind, Status};
 
@@ -47,6 +48,7 @@ fn intent(row: u64) -> Intent {
         name: format!("env-{row}"),
         fingerprint: format!("{row:032x}"),
         op: IntentOp::Create,
+        environment_id: None,
     }
 }
 
@@ -307,7 +309,7 @@ fn finish_keeps_the_intents_of_rows_still_in_flight() {
     writer.record(&created(1)).unwrap();
     let report = writer.finish().unwrap();
 
-    assert_eq!(report.in_flight, vec![2]);
+    assert_eq!(report.in_flight, vec![Slot::Row(2)]);
     let state = ResumeState::load(&path, Format::Jsonl).unwrap();
     assert!(state.get(2).unwrap().in_flight);
     assert_eq!(state.intent(2).unwrap(), &intent(2));
@@ -322,7 +324,7 @@ fn intents_kept_by_finish_are_settled_by_a_later_record() {
     writer.record(&created(5)).unwrap();
     writer.intend(&intent(1)).unwrap();
     writer.record(&created(3)).unwrap();
-    assert_eq!(writer.finish().unwrap().in_flight, vec![1]);
+    assert_eq!(writer.finish().unwrap().in_flight, vec![Slot::Row(1)]);
 
     let mut writer = ResultsWriter::create(&path, Format::Csv, ResultsMode::Resume).unwrap();
     writer.record(&created(1)).unwrap();
@@ -342,7 +344,7 @@ fn intents_kept_by_a_finish_that_shortened_the_file_are_settled_by_the_next_run(
         writer.record(&created(2)).unwrap(); // repeats: compaction shortens the file
     }
     writer.intend(&intent(1)).unwrap();
-    assert_eq!(writer.finish().unwrap().in_flight, vec![1]);
+    assert_eq!(writer.finish().unwrap().in_flight, vec![Slot::Row(1)]);
 
     let mut writer = ResultsWriter::create(&path, Format::Csv, ResultsMode::Resume).unwrap();
     writer.record(&created(1)).unwrap();
@@ -372,6 +374,7 @@ fn a_second_run_without_resume_or_force_is_refused() -> Result<(), Box<dyn std::
         name: "dev".into(),
         fingerprint: "f1".into(),
         op: IntentOp::Create,
+        environment_id: None,
     })?;
     writer.record(&RowRecord {
         row: 1,
@@ -396,4 +399,93 @@ fn a_second_run_without_resume_or_force_is_refused() -> Result<(), Box<dyn std::
     // A second run without --resume or --force is refused.
     assert!(ResultsWriter::create(&path, Format::Csv, ResultsMode::New).is_err());
     Ok(())
+}
+
+fn pruned(connection: &str, name: &str, id: u128, status: Status) -> RowRecord {
+    RowRecord {
+        row: 0,
+        line: 0,
+        connection_id: connection.to_owned(),
+        name: name.to_owned(),
+        status,
+        environment_id: Some(uuid::Uuid::from_u128(id).into()),
+        attempts: 1,
+        http_status: Some(200),
+        error_kind: None,
+        error: None,
+        fingerprint: format!("delete:{id:032x}"),
+    }
+}
+
+#[test]
+fn pruned_environments_follow_the_rows_by_connection_then_name_one_record_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("envs.results.csv");
+    let mut writer = ResultsWriter::create(&path, Format::Csv, ResultsMode::New).unwrap();
+    writer.record(&pruned("b", "z", 7, Status::Failed)).unwrap();
+    writer.record(&created(2)).unwrap();
+    writer
+        .record(&pruned("a", "y", 8, Status::Deleted))
+        .unwrap();
+    writer.record(&failed(1, "down")).unwrap();
+    writer
+        .record(&pruned("b", "z", 7, Status::Deleted))
+        .unwrap();
+    let in_flight_id = uuid::Uuid::from_u128(9).into();
+    writer
+        .intend(&Intent {
+            row: 0,
+            line: 0,
+            op: IntentOp::Delete,
+            environment_id: Some(in_flight_id),
+            ..intent(0)
+        })
+        .unwrap();
+    let report = writer.finish().unwrap();
+    assert_eq!(report.rows, 4);
+    assert_eq!(report.in_flight, vec![Slot::Pruned(in_flight_id)]);
+
+    let records: Vec<RowRecord> = ResultsReader::open(&path, Format::Csv)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let order: Vec<(u64, &str, Status)> = records
+        .iter()
+        .map(|r| (r.row, r.name.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (1, "env-1", Status::Failed),
+            (2, "env-2", Status::Created),
+            (0, "y", Status::Deleted),
+            (0, "z", Status::Deleted),
+        ]
+    );
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        text.lines().nth(3).unwrap().starts_with(",,a,y,deleted,"),
+        "{text}"
+    );
+
+    let state = ResumeState::load(&path, Format::Csv).unwrap();
+    let mut pruned: Vec<_> = state
+        .pruned()
+        .map(|(id, known)| {
+            (
+                *id,
+                known.name.clone(),
+                known.prior.status,
+                known.prior.in_flight,
+            )
+        })
+        .collect();
+    pruned.sort_by_key(|(_, name, ..)| name.clone());
+    assert_eq!(pruned.len(), 3, "{pruned:?}");
+    assert_eq!(
+        pruned[0].1, "env-0",
+        "the intent in flight, known by its name"
+    );
+    assert_eq!((pruned[0].2, pruned[0].3), (None, true));
+    assert_eq!((pruned[1].2, pruned[1].3), (Some(Status::Deleted), false));
 }

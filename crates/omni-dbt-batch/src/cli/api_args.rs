@@ -1,0 +1,101 @@
+//! The options every command that talks to Omni shares: where Omni is, which keys, how hard to
+//! push it, how to retry; `run` and `undo` flatten them so each flag is defined once.
+
+use std::time::Duration;
+
+use clap::Args;
+use omni_dbt_core::{RateLimit, RetryPolicy};
+
+/// How to reach Omni and how to pace, retry and stop requests.
+#[derive(Debug, Args)]
+pub(super) struct ApiArgs {
+    /// Omni base URL: https://acme.omniapp.co, with /api, or an instance name.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "OMNI_BASE_URL",
+        required_unless_present = "sandbox"
+    )]
+    pub base_url: Option<String>,
+
+    /// Run against an in-process sandbox on 127.0.0.1 instead of Omni (no account needed);
+    /// --base-url and OMNI_API_TOKEN are then ignored.
+    #[arg(long, env = "OMNI_DBT_SANDBOX")]
+    pub sandbox: bool,
+
+    /// Requests in flight at once, across all keys.
+    #[arg(long, value_name = "N", default_value_t = omni_dbt_batch::DEFAULT_CONCURRENCY as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1024), env = "OMNI_DBT_CONCURRENCY")]
+    pub concurrency: u32,
+
+    /// Requests per key: N/min, N/s or `unlimited`. Omni allows 60/min per key (500 on request).
+    #[arg(
+        long,
+        value_name = "N/min",
+        default_value = "60/min",
+        env = "OMNI_DBT_RATE"
+    )]
+    pub rate: RateLimit,
+
+    /// Attempts per request, the first included (1 = never retry). Retries after a 429 are not
+    /// counted: they go on within the 5-minute budget of a request.
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100), env = "OMNI_DBT_MAX_ATTEMPTS")]
+    pub max_attempts: u32,
+
+    /// Timeout of one request (e.g. 30s, 500ms, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_TIMEOUT")]
+    pub timeout: Duration,
+
+    /// First retry delay; each retry doubles it, with full jitter.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_BACKOFF_INITIAL")]
+    pub backoff_initial: Duration,
+
+    /// Longest retry delay.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_BACKOFF_MAX")]
+    pub backoff_max: Duration,
+
+    /// Environment variable holding an API key; repeat for several keys (one rate limit each)
+    /// [default: OMNI_API_TOKEN].
+    #[arg(
+        long = "token-env",
+        value_name = "VAR",
+        env = "OMNI_DBT_TOKEN_ENV",
+        value_delimiter = ','
+    )]
+    pub token_env: Vec<String>,
+
+    /// After Ctrl-C/SIGTERM, how long requests on the wire may finish before their rows are
+    /// recorded skipped; rows waiting (for the rate limit or a retry) stop at once.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_GRACE")]
+    pub grace: Duration,
+
+    /// With --sandbox: the sandbox's own rate limit per key (N/min or unlimited)
+    /// [default: the same as --rate, so the sandbox enforces the limit the runner assumes].
+    #[arg(long, value_name = "N/min", env = "OMNI_DBT_SANDBOX_RATE_LIMIT")]
+    pub sandbox_rate_limit: Option<omni_dbt_sandbox::RateLimit>,
+
+    /// With --sandbox: faults to inject (see `omni-dbt-batch sandbox --help`).
+    #[arg(long, value_name = "SPEC", env = "OMNI_DBT_SANDBOX_FAULTS")]
+    pub sandbox_faults: Option<String>,
+
+    /// With --sandbox: seed of the fault injection.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        env = "OMNI_DBT_SANDBOX_SEED"
+    )]
+    pub sandbox_seed: u64,
+}
+
+impl ApiArgs {
+    /// The retry policy the flags describe.
+    pub(super) fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            initial_delay: self.backoff_initial,
+            max_delay: self.backoff_max.max(self.backoff_initial),
+            max_attempts: self.max_attempts,
+            ..RetryPolicy::default()
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Whether two paths name the same file, so that a command never writes over what it reads.
+
+use std::path::{Path, PathBuf};
+
+/// Whether `a` and `b` name the same file, following symbolic links and `..`; a file that does
+/// not exist yet is compared by its directory's real path and its name.
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    real(a) == real(b)
+}
+
+fn real(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match (parent.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_file_is_recognised_through_another_spelling_even_before_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("r.csv");
+        let other = dir.path().join("sub").join("..").join("r.csv");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(same_file(&file, &other), "not yet created");
+        std::fs::write(&file, "x").unwrap();
+        assert!(same_file(&file, &other));
+        assert!(!same_file(&file, &dir.path().join("s.csv")));
+    }
+}
