@@ -321,10 +321,11 @@ fn claim_results(
     input: &InputSource,
     mode: ResultsMode,
 ) -> Result<ResultsClaim, RunError> {
-    ResultsWriter::preflight(path, mode)?;
     let inputs: Vec<&Path> = match input {
         InputSource::Path(input) => vec![input.as_path()],
         InputSource::Stdin => Vec::new(),
     };
-    Ok(ResultsClaim::new(path, &inputs)?)
+    let claim = ResultsClaim::new(path, &inputs)?;
+    ResultsWriter::preflight(path, mode)?;
+    Ok(claim)
 }
