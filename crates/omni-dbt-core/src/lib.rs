@@ -5,8 +5,9 @@
 //! dbt-environment operations with the safety a bulk run needs:
 //!
 //! - **validation first**: an invalid create body returns [`Error::Invalid`] and is never sent;
-//! - **rate limiting** per API token, shared by every clone (default 60/min, Omni's limit; see
-//!   [`RateLimit`]); a 429 pauses the token for everyone using it;
+//! - **rate limiting** per API key, shared by every clone (default 60/min, Omni's limit; see
+//!   [`RateLimit`]) as a ceiling: 429s slow the key below it for everyone using it, and it grows
+//!   back after (see [`KeyLimiter`]);
 //! - **retries** with exponential backoff and full jitter, `Retry-After` honoured (see
 //!   [`RetryPolicy`] for the defaults: 1 s first delay, factor 2, 30 s cap, 6 attempts, 5 min);
 //! - **no duplicates**: a create whose outcome is unknown (timeout, dropped connection, 5xx) is
@@ -69,6 +70,7 @@ pub mod client;
 pub mod error;
 mod http;
 pub mod model;
+mod pacing;
 pub mod rate;
 mod response;
 pub mod retry;
@@ -82,6 +84,7 @@ pub use model::{
     ConnectionId, DeleteResponse, Environment, EnvironmentId, EnvironmentPage, EnvironmentUpdate,
     NewEnvironment, NewVariable, PageInfo, Variable, VariableUpdate, VariableValue,
 };
-pub use rate::{ParseRateLimitError, RateLimit, TokenLimiter};
+pub use pacing::{KeyLimiter, KeyStatus};
+pub use rate::{ParseRateLimitError, RateLimit};
 pub use retry::{PolicyBackoff, RetryPolicy};
 pub use validate::{validate, FieldError, ValidationErrors};

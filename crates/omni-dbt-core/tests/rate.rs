@@ -1,12 +1,12 @@
-//! The per-token rate limiter: one budget for every clone, paused by a 429 for everyone.
+//! The per-key rate limiter through the client: one budget for every clone, and a 429 slows
+//! every user of the key.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use omni_dbt_core::{Client, RateLimit, RetryPolicy};
+use omni_dbt_core::{Client, KeyLimiter, RateLimit, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::method;
@@ -42,8 +42,8 @@ async fn clones_and_same_token_clients_share_one_budget() {
     clone.list_environments(&connection()).await.unwrap();
 
     // ...so no clone, scope or same-token client may send now; another token may.
-    assert!(Arc::ptr_eq(client.limiter(), row.limiter()));
-    assert!(Arc::ptr_eq(client.limiter(), twin.limiter()));
+    assert!(KeyLimiter::ptr_eq(client.limiter(), row.limiter()));
+    assert!(KeyLimiter::ptr_eq(client.limiter(), twin.limiter()));
     assert!(!twin.limiter().try_acquire());
     assert!(!row.limiter().try_acquire());
     assert!(stranger.limiter().try_acquire());
@@ -68,9 +68,10 @@ async fn requests_through_clones_are_evenly_paced() {
         millis.push(start.elapsed().as_millis());
     }
 
-    // One slot per 100 ms / PACING (102 ms), each allowed up to SLACK (5 ms) early.
-    let interval = 100.0 / omni_dbt_core::rate::PACING;
-    let slack = omni_dbt_core::rate::SLACK.as_secs_f64() * 1000.0;
+    // One slot per 100 ms / 0.98 (the pacing share: 102 ms), each allowed up to 5 ms early
+    // (the limiter's timer slack).
+    let interval = 100.0 / 0.98;
+    let slack = 5.0;
     for pair in millis.windows(2) {
         let gap = (pair[1] - pair[0]) as f64;
         assert!(
