@@ -13,6 +13,7 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::base_url::BaseUrl;
+use crate::budget::RetryBudget;
 use crate::error::{Error, Result};
 use crate::http::{ApiRequest, HttpSender, SenderConfig};
 use crate::model::{
@@ -85,6 +86,7 @@ pub struct ClientBuilder {
     retry_policy: Option<RetryPolicy>,
     rate_limit: Option<RateLimit>,
     limiter: Option<KeyLimiter>,
+    retry_budget: Option<RetryBudget>,
 }
 
 impl ClientBuilder {
@@ -157,6 +159,32 @@ impl ClientBuilder {
         self
     }
 
+    /// The retry budget this client's retries spend from (default: one of its own, of
+    /// [`RetryBudget::DEFAULT_CAPACITY`] tokens, shared by its clones). Give every client of a
+    /// run a clone of one budget so that a failing server stops a whole run's retries.
+    ///
+    /// ```
+    /// use secrecy::SecretString;
+    /// use omni_dbt_core::{Client, RetryBudget};
+    ///
+    /// let budget = RetryBudget::new(200);
+    /// let client = |token: &str| {
+    ///     Client::builder()
+    ///         .base_url("acme")
+    ///         .token(SecretString::from(token.to_owned()))
+    ///         .retry_budget(budget.clone())
+    ///         .build()
+    /// };
+    /// let (first_key, second_key) = (client("key-one")?, client("key-two")?);
+    /// assert_eq!(first_key.retry_budget().capacity(), 200);
+    /// # let _ = second_key;
+    /// # Ok::<(), omni_dbt_core::Error>(())
+    /// ```
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.retry_budget = Some(budget);
+        self
+    }
+
     /// Builds the client; [`Error::Config`] if the base URL or token is missing or unusable.
     pub fn build(self) -> Result<Client> {
         let base = BaseUrl::parse(self.base_url.as_deref().ok_or_else(|| {
@@ -186,6 +214,7 @@ impl ClientBuilder {
                 http,
                 base,
                 policy: self.retry_policy.unwrap_or_default(),
+                budget: self.retry_budget.unwrap_or_default(),
                 user_agent,
                 token,
                 totals: Counters::default(),
@@ -200,6 +229,7 @@ struct Shared {
     http: HttpSender,
     base: BaseUrl,
     policy: RetryPolicy,
+    budget: RetryBudget,
     limiter: KeyLimiter,
     user_agent: String,
     /// Kept only to redact it from error text.
@@ -273,6 +303,11 @@ impl Client {
     /// The retry policy in force.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.shared.policy
+    }
+
+    /// The retry budget this client's retries spend from.
+    pub fn retry_budget(&self) -> &RetryBudget {
+        &self.shared.budget
     }
 
     /// The limiter of this client's key: the one given to
@@ -444,6 +479,7 @@ impl Client {
         };
         retry::run(
             &self.shared.policy,
+            &self.shared.budget,
             |e| e.is_retryable() && !lookup_failed.load(Ordering::SeqCst),
             |e, d| self.on_retry(e, d),
             step,
@@ -503,6 +539,7 @@ impl Client {
         let attempt = AtomicU32::new(0);
         let body = retry::run(
             &self.shared.policy,
+            &self.shared.budget,
             |e| e.is_retryable() && (resend == Resend::Always || !e.is_ambiguous()),
             |e, d| self.on_retry(e, d),
             || self.attempt(request, attempt.fetch_add(1, Ordering::SeqCst) + 1),

@@ -57,6 +57,15 @@ pub enum Error {
     /// The response could not be read as the expected JSON.
     #[error("unexpected response from Omni: {0}")]
     Decode(String),
+
+    /// A retryable error that was not retried: the run's [`RetryBudget`](crate::RetryBudget) is
+    /// spent because too many requests failed recently. Not retryable; ambiguous (and its
+    /// status) as its source is.
+    #[error("not retried: the run's retry budget is spent because too many requests failed recently; last error: {source}")]
+    RetryBudgetExhausted {
+        /// The error that would have been retried.
+        source: Box<Error>,
+    },
 }
 
 fn retry_after_text(retry_after: Option<Duration>) -> String {
@@ -69,6 +78,7 @@ impl Error {
         match self {
             Self::Api { status, .. } => Some(*status),
             Self::RateLimited { .. } => Some(429),
+            Self::RetryBudgetExhausted { source } => source.status(),
             _ => None,
         }
     }
@@ -91,6 +101,7 @@ impl Error {
             Self::Timeout(_) => true,
             Self::Transport { maybe_sent, .. } => *maybe_sent,
             Self::Api { status, .. } => *status >= 500,
+            Self::RetryBudgetExhausted { source } => source.is_ambiguous(),
             _ => false,
         }
     }

@@ -66,6 +66,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod base_url;
+mod budget;
 pub mod client;
 pub mod error;
 mod http;
@@ -78,6 +79,7 @@ mod tally;
 pub mod validate;
 
 pub use base_url::BaseUrl;
+pub use budget::RetryBudget;
 pub use client::{Client, ClientBuilder, EnsureOutcome, Ensured, ExistenceCheck, Tally};
 pub use error::{Error, Result};
 pub use model::{

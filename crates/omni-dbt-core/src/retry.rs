@@ -1,14 +1,17 @@
 //! Retry policy as data ([`RetryPolicy`]) and the backoff loop that applies it (with backon).
 //!
-//! This module decides how long to wait and whether budget remains; which errors are worth
-//! retrying is the caller's decision (see [`crate::Error::is_retryable`]).
+//! This module decides how long to wait and whether budget remains (the policy's attempts and
+//! time, and the run's [`RetryBudget`]); which errors are worth retrying is the caller's
+//! decision (see [`crate::Error::is_retryable`]).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::Retryable;
 use tokio::time::Instant;
 
+use crate::budget::RetryBudget;
 use crate::error::{Error, Result};
 
 /// How failed requests are retried: exponential backoff with full jitter, capped, with a count
@@ -157,8 +160,12 @@ pub(crate) fn retry_after_of(error: &Error) -> Option<Duration> {
 /// Runs `operation` until it succeeds, fails with an error `should_retry` rejects, or the
 /// policy's attempts or time are spent. `on_retry` hears each error retried and the delay chosen,
 /// before the wait.
+///
+/// Every retry is paid for from `budget` (429s are free); when it cannot pay, the error is
+/// returned at once as [`Error::RetryBudgetExhausted`]. A success gives back to it.
 pub(crate) async fn run<T, Op, Fut>(
     policy: &RetryPolicy,
+    budget: &RetryBudget,
     should_retry: impl FnMut(&Error) -> bool,
     mut on_retry: impl FnMut(&Error, Duration),
     operation: Op,
@@ -168,16 +175,20 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let started = Instant::now();
-    let mut counted_retries = 0u32;
-    operation
+    // Shared with the closures below across awaits, hence atomics (the future must be Send).
+    let counted_retries = AtomicU32::new(0);
+    // What the last paid retry cost (0: none yet), and whether the budget refused one.
+    let last_cost = AtomicU32::new(0);
+    let refused = AtomicBool::new(false);
+    let result = operation
         .retry(policy.unbounded_backoff())
         .when(should_retry)
-        .adjust(move |error, computed| {
+        .adjust(|error, computed| {
             let computed = computed?;
             let throttled = matches!(error, Error::RateLimited { .. });
             if !throttled || policy.max_elapsed.is_none() {
-                counted_retries += 1;
-                if counted_retries >= policy.max_attempts {
+                let counted = counted_retries.fetch_add(1, Ordering::Relaxed) + 1;
+                if counted >= policy.max_attempts {
                     return None;
                 }
             }
@@ -185,12 +196,32 @@ where
                 Some(retry_after) => policy.delay(0, Some(retry_after), 0.0),
                 None => computed,
             };
-            policy
-                .within_elapsed(started.elapsed(), delay)
-                .then_some(delay)
+            if !policy.within_elapsed(started.elapsed(), delay) {
+                return None;
+            }
+            match budget.withdraw(error) {
+                Some(0) => {}
+                Some(cost) => last_cost.store(cost, Ordering::Relaxed),
+                None => {
+                    refused.store(true, Ordering::Relaxed);
+                    return None;
+                }
+            }
+            Some(delay)
         })
         .notify(|error, delay| on_retry(error, delay))
-        .await
+        .await;
+    match result {
+        Ok(value) => {
+            let cost = last_cost.load(Ordering::Relaxed);
+            budget.succeeded((cost > 0).then_some(cost));
+            Ok(value)
+        }
+        Err(error) if refused.load(Ordering::Relaxed) => Err(Error::RetryBudgetExhausted {
+            source: Box::new(error),
+        }),
+        Err(error) => Err(error),
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +282,7 @@ mod tests {
         let mut retried = 0;
         let result: Result<()> = run(
             &fast(),
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| retried += 1,
             || async {
@@ -270,6 +302,7 @@ mod tests {
         let start = Instant::now();
         let result = run(
             &fast(),
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -297,6 +330,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<()> = run(
             &policy,
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -322,6 +356,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result = run(
             &policy,
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -345,6 +380,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<()> = run(
             &policy,
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -365,6 +401,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<()> = run(
             &RetryPolicy::none(),
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -382,6 +419,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<()> = run(
             &fast(),
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -396,5 +434,103 @@ mod tests {
         .await;
         assert_eq!(result.err().and_then(|e| e.status()), Some(404));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    fn unavailable() -> Error {
+        Error::Api {
+            status: 503,
+            message: "unavailable".into(),
+            body: String::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_budget_returns_the_error_at_once_wrapped() {
+        let budget = RetryBudget::new(7);
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let result: Result<()> = run(
+            &fast(),
+            &budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(unavailable())
+            },
+        )
+        .await;
+        // One retry paid (5 of 7 tokens), the next refused: two attempts, no wait after the second.
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(start.elapsed() <= fast().max_delay, "{:?}", start.elapsed());
+        let error = result.unwrap_err();
+        assert!(
+            matches!(&error, Error::RetryBudgetExhausted { source } if source.status() == Some(503))
+        );
+        assert!(!error.is_retryable());
+        assert!(error.is_ambiguous(), "as its source");
+        assert!(
+            error.to_string().contains("retry budget is spent"),
+            "{error}"
+        );
+        assert_eq!(budget.available(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limits_do_not_spend_the_budget() {
+        let budget = RetryBudget::new(0);
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy {
+            max_elapsed: Some(Duration::from_secs(60)),
+            ..fast()
+        };
+        let result = run(
+            &policy,
+            &budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0..10 => Err(Error::RateLimited { retry_after: None }),
+                    _ => Ok(7),
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.ok(), Some(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 11);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_success_after_a_retry_gives_its_cost_back() {
+        let budget = RetryBudget::new(20);
+        let calls = AtomicU32::new(0);
+        let result = run(
+            &fast(),
+            &budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(Error::Timeout(Duration::from_secs(1))),
+                    _ => Ok(7),
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.ok(), Some(7));
+        assert_eq!(budget.available(), 20);
+        // A first-try success earns one token, never beyond the capacity.
+        budget.withdraw(&unavailable());
+        let ok: Result<u8> = run(
+            &fast(),
+            &budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async { Ok(1) },
+        )
+        .await;
+        assert!(ok.is_ok());
+        assert_eq!(budget.available(), 16);
     }
 }
