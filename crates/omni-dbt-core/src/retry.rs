@@ -34,8 +34,19 @@ use crate::error::{Error, Result};
 /// // A server's Retry-After wins, capped at max_retry_after.
 /// assert_eq!(policy.delay(0, Some(Duration::from_secs(600)), 0.5), Duration::from_secs(120));
 /// assert_eq!(RetryPolicy::none().max_attempts, 1);
+///
+/// // Built from the defaults (struct literals are not available outside this crate).
+/// let patient = RetryPolicy::default()
+///     .with_initial_delay(Duration::from_millis(500))
+///     .with_max_delay(Duration::from_secs(10))
+///     .with_max_attempts(10)
+///     .with_max_retry_after(Duration::from_secs(600));
+/// assert_eq!(patient.delay(0, Some(Duration::from_secs(600)), 0.5), Duration::from_secs(600));
 /// ```
+///
+/// A wait of more than a few seconds before a retry is logged at info level, with when it ends.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Upper bound of the first retry's delay (default 1 s).
     pub initial_delay: Duration,
@@ -48,7 +59,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// No retry starts once this much time has passed since the first attempt (default 5 min).
     pub max_elapsed: Option<Duration>,
-    /// Cap on a server's `Retry-After` (default 120 s).
+    /// Cap on a server's `Retry-After` (default 120 s): a longer one is waited for this long,
+    /// then the request is tried again.
     pub max_retry_after: Duration,
 }
 
@@ -71,6 +83,52 @@ impl RetryPolicy {
         Self {
             max_attempts: 1,
             ..Self::default()
+        }
+    }
+
+    /// This policy with `delay` as the upper bound of the first retry's delay.
+    pub fn with_initial_delay(self, delay: Duration) -> Self {
+        Self {
+            initial_delay: delay,
+            ..self
+        }
+    }
+
+    /// This policy with the bound growing by `factor` per retry (below 1 counts as 1).
+    pub fn with_factor(self, factor: f32) -> Self {
+        Self { factor, ..self }
+    }
+
+    /// This policy with computed delays capped at `delay`.
+    pub fn with_max_delay(self, delay: Duration) -> Self {
+        Self {
+            max_delay: delay,
+            ..self
+        }
+    }
+
+    /// This policy with `attempts` in all, the first included (429s aside; 1: no retry).
+    pub fn with_max_attempts(self, attempts: u32) -> Self {
+        Self {
+            max_attempts: attempts,
+            ..self
+        }
+    }
+
+    /// This policy with no retry starting later than `elapsed` after the first attempt
+    /// (`None`: no time limit).
+    pub fn with_max_elapsed(self, elapsed: Option<Duration>) -> Self {
+        Self {
+            max_elapsed: elapsed,
+            ..self
+        }
+    }
+
+    /// This policy with a server's `Retry-After` capped at `cap`.
+    pub fn with_max_retry_after(self, cap: Duration) -> Self {
+        Self {
+            max_retry_after: cap,
+            ..self
         }
     }
 

@@ -92,10 +92,7 @@ async fn a_429_with_retry_after_pauses_the_token_even_without_a_retry() {
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
         .mount(&server)
         .await;
-    let policy = RetryPolicy {
-        max_retry_after: Duration::from_secs(30),
-        ..RetryPolicy::none()
-    };
+    let policy = RetryPolicy::none().with_max_retry_after(Duration::from_secs(30));
     let client = builder(&server, "tok-429-no-retry")
         .retry_policy(policy)
         .build()
@@ -114,11 +111,9 @@ async fn a_429_pauses_the_token_for_every_clone() {
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
         .mount(&server)
         .await;
-    let policy = RetryPolicy {
-        max_retry_after: Duration::from_secs(30),
-        max_elapsed: None,
-        ..fast_policy(2)
-    };
+    let policy = fast_policy(2)
+        .with_max_retry_after(Duration::from_secs(30))
+        .with_max_elapsed(None);
     let client = builder(&server, "tok-429-pause")
         .retry_policy(policy)
         .build()

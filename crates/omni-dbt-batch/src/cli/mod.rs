@@ -172,12 +172,10 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
     };
     config.concurrency = args.concurrency as usize;
     config.rate = args.rate;
-    config.retry = RetryPolicy {
-        initial_delay: args.backoff_initial,
-        max_delay: args.backoff_max.max(args.backoff_initial),
-        max_attempts: args.max_attempts,
-        ..RetryPolicy::default()
-    };
+    config.retry = RetryPolicy::default()
+        .with_initial_delay(args.backoff_initial)
+        .with_max_delay(args.backoff_max.max(args.backoff_initial))
+        .with_max_attempts(args.max_attempts);
     config.timeout = args.timeout;
     config.existing = args.existing;
     config.write_mode = if args.dry_run {
