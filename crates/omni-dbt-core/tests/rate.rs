@@ -144,3 +144,57 @@ async fn a_429_pauses_the_token_for_every_clone() {
     );
     assert_eq!(requests(&server).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_429_without_retry_after_slows_the_key_for_every_clone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let client = builder(&server, "tok-429-slows")
+        .rate_limit("600/min".parse().unwrap())
+        .build()
+        .unwrap();
+    let other = client.scoped();
+    assert!(!other.limiter().status().slowed);
+
+    client.list_environments(&connection()).await.unwrap();
+
+    let status = other.limiter().status();
+    assert!(status.slowed, "{status:?}");
+    assert!(status.pace_per_minute.unwrap() < 600.0, "{status:?}");
+    assert_eq!(status.rate_limited, 1);
+    assert_eq!(status.paused_for, None, "no Retry-After, no pause");
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn clients_given_one_limiter_share_it_whatever_their_tokens() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let limiter = KeyLimiter::new(one_per_minute());
+    let first = builder(&server, "tok-explicit-one")
+        .limiter(limiter.clone())
+        .build()
+        .unwrap();
+    let second = builder(&server, "tok-explicit-two")
+        .limiter(limiter.clone())
+        .build()
+        .unwrap();
+
+    first.list_environments(&connection()).await.unwrap();
+
+    // The builder's own rate (unlimited in these tests) gives way to the limiter's ceiling.
+    assert_eq!(second.limiter().ceiling(), one_per_minute());
+    assert!(!second.limiter().try_acquire());
+    assert!(KeyLimiter::ptr_eq(first.limiter(), &limiter));
+}

@@ -1,4 +1,4 @@
-//! [`KeyLimiter`]: the handle every request of one API key waits on, and the registry sharing it.
+//! [`KeyLimiter`]: the handle every request of one API key waits on, one per key in a process.
 //!
 //! A request may go when three things allow it: no `Retry-After` pause is running, the adaptive
 //! pace ([`Controller`], kept by [`Spacing`]) has a slot, and the fixed ceiling ([`Ceiling`])

@@ -1,4 +1,4 @@
-//! Per-key pacing: the [`KeyLimiter`] every request of one API key waits on, and its status.
+//! Per-key pacing: what every request of one API key waits for before it is sent.
 //!
 //! Three parts, each in its own file: the fixed ceiling (governor, `ceiling.rs`), the adaptive
 //! pace under it that 429s lower and successes raise (`controller.rs`, spaced by `spacing.rs`),
