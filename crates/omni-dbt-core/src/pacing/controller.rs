@@ -22,6 +22,12 @@
 //!   absolute, not relative to each runner's pace, so that a runner with a small share regrows
 //!   faster than one with a large share, as in TCP CUBIC.
 //!
+//! - **429s that come whatever the pace do not ratchet the key down.** Some servers and proxies
+//!   refuse a share of requests at random. Two or three of those in a row are chance, so a deep
+//!   wall takes [`DEEP_WALL_PROBES`] probes; and shallow walls alone never take the pace below
+//!   [`SHALLOW_FLOOR`] of what the key last had evidence for (its ceiling, or the share its last
+//!   deep wall measured). A limit truly lower than that shows itself as a deep wall.
+//!
 //! Responses to requests sent before the last cut say nothing about the new pace, so they
 //! neither cut again nor end a streak (as TCP cuts once per window of losses).
 //!
@@ -54,8 +60,14 @@ const MAX_WINDOW_REQUESTS: f64 = 200.0;
 /// The pace after each fresh 429 of a streak, as a share of the pace before it.
 const COLLAPSE: f64 = 0.5;
 
-/// A wall lasting this share of the period measured is deep: it says what the key's share is.
+/// The lowest shallow walls alone take the pace, as a share of the rate last established.
+const SHALLOW_FLOOR: f64 = 0.5;
+
+/// A wall lasting this share of the period measured is deep: it says what the key's share is...
 const DEEP_WALL: f64 = 0.2;
+
+/// ...if it took at least this many fresh 429s.
+const DEEP_WALL_PROBES: u32 = 4;
 
 /// The slowest the key is ever paced: one request a minute, in requests per second.
 const MIN_PACE: f64 = 1.0 / 60.0;
@@ -80,6 +92,9 @@ pub(crate) struct Controller {
     /// CUBIC's coefficient, in requests per second per second cubed; learned when the key's
     /// first streak ends.
     cubic: Option<f64>,
+    /// The rate the key last had evidence for: its ceiling, then the share its last deep wall
+    /// measured. Shallow walls alone never take the pace below [`SHALLOW_FLOOR`] of it.
+    established: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -94,6 +109,8 @@ enum Phase {
         since: Instant,
         /// The pace the probes are spaced at.
         pace: f64,
+        /// Fresh 429s in the streak.
+        probes: u32,
     },
     /// Growing again after a streak.
     Growing {
@@ -142,6 +159,7 @@ impl Controller {
             last_cut: None,
             measure: Measure::default(),
             cubic: None,
+            established: ceiling,
         }
     }
 
@@ -189,9 +207,11 @@ impl Controller {
             return;
         }
         let current = self.current_rate(now);
-        let (hit, since) = match self.phase {
-            Phase::Streak { hit, since, .. } => (hit, since),
-            _ => (current, now),
+        let (hit, since, probes) = match self.phase {
+            Phase::Streak {
+                hit, since, probes, ..
+            } => (hit, since, probes),
+            _ => (current, now, 0),
         };
         // The next probe comes no later than the wall is old, so that the probe that finds it
         // over overshoots its end by at most its length.
@@ -202,37 +222,55 @@ impl Controller {
         } else {
             (current * COLLAPSE).max(floor)
         };
-        self.phase = Phase::Streak { hit, since, pace };
+        self.phase = Phase::Streak {
+            hit,
+            since,
+            pace,
+            probes: probes.saturating_add(1),
+        };
         self.last_cut = Some(now);
     }
 
     /// The server answered a request sent at `sent_at` with anything but 429.
     pub(crate) fn on_success(&mut self, sent_at: Instant, now: Instant) {
         match self.phase {
-            Phase::Streak { hit, since, .. } if !self.is_stale(sent_at) => {
-                self.end_streak(hit, since, now);
+            Phase::Streak {
+                hit, since, probes, ..
+            } if !self.is_stale(sent_at) => {
+                self.end_streak(hit, since, probes, now);
             }
             _ => self.measure.successes += 1,
         }
     }
 
     /// The first fresh success after a streak of 429s: restart under what the server allowed.
-    fn end_streak(&mut self, hit: f64, since: Instant, now: Instant) {
+    fn end_streak(&mut self, hit: f64, since: Instant, probes: u32, now: Instant) {
         let start = self.measure.start.unwrap_or(since);
         let last_429 = self.last_cut.unwrap_or(now);
         // The wall ended between the last 429 and this success.
         let wall_end = last_429 + (now - last_429) / 2;
         let period = now.saturating_duration_since(start).as_secs_f64();
         let wall = now.saturating_duration_since(since).as_secs_f64();
-        let deep = wall >= period * DEEP_WALL;
+        // Two 429s in a row can be chance (a server may refuse a share of requests whatever
+        // the pace); a wall is several probes long.
+        let deep = wall >= period * DEEP_WALL && probes >= DEEP_WALL_PROBES;
         let successes = self.measure.successes;
         let share = (
             self.measure.rate(successes, wall_end),
             self.measure.rate(successes, last_429),
         );
         let (restart, target) = match share {
-            (Some(likely), Some(upper)) if deep => (likely * BETA, upper.min(hit)),
-            _ => (hit * BETA, hit * SHALLOW_TARGET),
+            (Some(likely), Some(upper)) if deep => {
+                self.established = Some(likely);
+                (likely * BETA, upper.min(hit))
+            }
+            _ => {
+                // 429s that come whatever the pace (a proxy, an injected fault) must not
+                // ratchet the key down wall after wall; a real limit lower than this shows
+                // itself as a deep wall, which resets the floor.
+                let floor = self.established.unwrap_or(hit) * SHALLOW_FLOOR;
+                ((hit * BETA).max(floor), (hit * SHALLOW_TARGET).max(floor))
+            }
         };
         let target = target.max(MIN_PACE);
         if self.cubic.is_none() {

@@ -37,6 +37,8 @@ pub(crate) struct Limit {
     pub(crate) requests: u32,
     pub(crate) length: Duration,
     pub(crate) retry_after: bool,
+    /// Share of requests refused with 429 whatever the rate (a proxy, an injected fault).
+    pub(crate) noise: f64,
 }
 
 impl Limit {
@@ -48,6 +50,18 @@ impl Limit {
             requests,
             length: Duration::from_secs(seconds),
             retry_after: false,
+            noise: 0.0,
+        }
+    }
+
+    /// No limit, but `noise` of the requests refused with 429 at random.
+    pub(crate) fn noisy(noise: f64) -> Self {
+        Self {
+            window: Window::Fixed,
+            requests: u32::MAX,
+            length: Duration::from_secs(1),
+            retry_after: false,
+            noise,
         }
     }
 
@@ -69,6 +83,8 @@ struct Counter {
     admitted: u32,
     /// Sliding window: when each admitted request of the last window arrived.
     log: VecDeque<Instant>,
+    /// Draws the random 429s.
+    noise: Option<StdRng>,
 }
 
 impl Server {
@@ -76,6 +92,13 @@ impl Server {
     fn admit(&self, now: Instant) -> Result<(), Duration> {
         let limit = self.limit;
         let mut c = self.state.lock().unwrap();
+        let noise = c.noise.get_or_insert_with(|| StdRng::seed_from_u64(7));
+        if noise.random::<f64>() < limit.noise {
+            return Err(Duration::from_secs(1));
+        }
+        if limit.requests == u32::MAX {
+            return Ok(());
+        }
         match limit.window {
             Window::Fixed => {
                 let opened = *c.opened.get_or_insert(now);
@@ -358,6 +381,19 @@ mod tests {
             assert!(share <= 0.035, "{window:?}: 429s {share}");
             assert!(throughput >= 0.80, "{window:?}: throughput {throughput}");
         }
+    }
+
+    /// 429s that come whatever the pace (5% of requests here) do not ratchet the key down after
+    /// each: it keeps about half its ceiling (the floor of shallow walls), less the 429s.
+    #[tokio::test(start_paused = true)]
+    async fn random_429s_do_not_ratchet_the_pace_down() {
+        let scenario = Scenario::new(Limit::noisy(0.05), 1, per_minute(6000), 2000);
+        let figures = run(scenario).await;
+        let rows_per_second = 2000.0 / figures.elapsed.as_secs_f64();
+        assert!(
+            rows_per_second >= 0.4 * 98.0,
+            "{rows_per_second}/s: {figures}"
+        );
     }
 
     /// Prints the figures of every case, averaged over seeds (and the worst seed), for tuning:
