@@ -13,12 +13,14 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::base_url::BaseUrl;
+use crate::budget::RetryBudget;
 use crate::error::{Error, Result};
 use crate::http::{ApiRequest, BodyCap, HttpSender, SenderConfig};
 use crate::model::{
     ConnectionId, DeleteResponse, Environment, EnvironmentId, EnvironmentUpdate, NewEnvironment,
 };
-use crate::rate::{RateLimit, TokenLimiter};
+use crate::pacing::KeyLimiter;
+use crate::rate::RateLimit;
 use crate::response::Redactor;
 use crate::retry::{self, RetryPolicy};
 use crate::tally::{Counters, Tally};
@@ -78,6 +80,8 @@ pub struct ClientBuilder {
     max_pages: Option<u32>,
     retry_policy: Option<RetryPolicy>,
     rate_limit: Option<RateLimit>,
+    limiter: Option<KeyLimiter>,
+    retry_budget: Option<RetryBudget>,
 }
 
 impl ClientBuilder {
@@ -182,10 +186,61 @@ impl ClientBuilder {
         self
     }
 
-    /// The token's request rate (default 60/min). Clients with the same token and rate in one
-    /// process share one limiter.
+    /// The key's request ceiling (default 60/min). Clients with the same token and rate in one
+    /// process share one limiter, unless one is given with [`limiter`](Self::limiter).
     pub fn rate_limit(mut self, rate: RateLimit) -> Self {
         self.rate_limit = Some(rate);
+        self
+    }
+
+    /// The key's limiter, shared explicitly: every client given a clone of one [`KeyLimiter`]
+    /// paces against the same budget and learns from the same 429s. Its ceiling wins over
+    /// [`rate_limit`](Self::rate_limit).
+    ///
+    /// ```
+    /// use secrecy::SecretString;
+    /// use omni_dbt_core::{Client, KeyLimiter};
+    ///
+    /// let limiter = KeyLimiter::new("500/min".parse().unwrap());
+    /// let build = || {
+    ///     Client::builder()
+    ///         .base_url("acme")
+    ///         .token(SecretString::from("omni_live_xyz"))
+    ///         .limiter(limiter.clone())
+    ///         .build()
+    /// };
+    /// let (a, b) = (build()?, build()?);
+    /// assert!(KeyLimiter::ptr_eq(a.limiter(), b.limiter()));
+    /// # Ok::<(), omni_dbt_core::Error>(())
+    /// ```
+    pub fn limiter(mut self, limiter: KeyLimiter) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The retry budget this client's retries spend from (default: one of its own, of
+    /// [`RetryBudget::DEFAULT_CAPACITY`] tokens, shared by its clones). Give every client of a
+    /// run a clone of one budget so that a failing server stops a whole run's retries.
+    ///
+    /// ```
+    /// use secrecy::SecretString;
+    /// use omni_dbt_core::{Client, RetryBudget};
+    ///
+    /// let budget = RetryBudget::new(200);
+    /// let client = |token: &str| {
+    ///     Client::builder()
+    ///         .base_url("acme")
+    ///         .token(SecretString::from(token.to_owned()))
+    ///         .retry_budget(budget.clone())
+    ///         .build()
+    /// };
+    /// let (first_key, second_key) = (client("key-one")?, client("key-two")?);
+    /// assert_eq!(first_key.retry_budget().capacity(), 200);
+    /// # let _ = second_key;
+    /// # Ok::<(), omni_dbt_core::Error>(())
+    /// ```
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.retry_budget = Some(budget);
         self
     }
 
@@ -220,11 +275,14 @@ impl ClientBuilder {
         let rate = self.rate_limit.unwrap_or_default();
         Ok(Client {
             shared: Arc::new(Shared {
-                limiter: TokenLimiter::shared(&token, rate),
+                limiter: self
+                    .limiter
+                    .unwrap_or_else(|| KeyLimiter::shared(&token, rate)),
                 http,
                 base,
                 policy: self.retry_policy.unwrap_or_default(),
                 limits,
+                budget: self.retry_budget.unwrap_or_default(),
                 user_agent,
                 token,
                 totals: Counters::default(),
@@ -251,7 +309,8 @@ struct Shared {
     base: BaseUrl,
     policy: RetryPolicy,
     limits: ReadLimits,
-    limiter: Arc<TokenLimiter>,
+    budget: RetryBudget,
+    limiter: KeyLimiter,
     user_agent: String,
     /// Kept only to redact it from error text.
     token: SecretString,
@@ -296,7 +355,7 @@ impl fmt::Debug for Client {
             .field("timeout", &shared.http.timeout())
             .field("user_agent", &shared.user_agent)
             .field("retry_policy", &shared.policy)
-            .field("rate_limit", &shared.limiter.rate())
+            .field("rate_limit", &shared.limiter.ceiling())
             .finish()
     }
 }
@@ -326,8 +385,15 @@ impl Client {
         &self.shared.policy
     }
 
-    /// The limiter of this client's token, shared with every client using the same token and rate.
-    pub fn limiter(&self) -> &Arc<TokenLimiter> {
+    /// The retry budget this client's retries spend from.
+    pub fn retry_budget(&self) -> &RetryBudget {
+        &self.shared.budget
+    }
+
+    /// The limiter of this client's key: the one given to
+    /// [`ClientBuilder::limiter`], else the one shared by every client in this process using the
+    /// same token and rate. Its [`status`](KeyLimiter::status) shows the pace and any pause.
+    pub fn limiter(&self) -> &KeyLimiter {
         &self.shared.limiter
     }
 
@@ -454,6 +520,7 @@ impl Client {
         let attempt = AtomicU32::new(0);
         let body = retry::run(
             &self.shared.policy,
+            &self.shared.budget,
             |e| e.is_retryable() && (resend == Resend::Always || !e.is_ambiguous()),
             |e, d| self.on_retry(e, d),
             || self.attempt(request, attempt.fetch_add(1, Ordering::SeqCst) + 1),
@@ -462,9 +529,11 @@ impl Client {
         decode(&body)
     }
 
-    /// One attempt: wait for the token's limiter, send, count, log.
+    /// One attempt: wait for the key's limiter, send, count, log, tell the limiter how it went.
     async fn attempt(&self, request: &ApiRequest, number: u32) -> Result<Vec<u8>> {
-        self.shared.limiter.acquire().await;
+        let limiter = &self.shared.limiter;
+        limiter.acquire().await;
+        let sent_at = tokio::time::Instant::now();
         let span = tracing::debug_span!(
             "omni_request",
             method = %request.method,
@@ -474,7 +543,6 @@ impl Client {
             latency_ms = tracing::field::Empty,
         );
         async {
-            let started = tokio::time::Instant::now();
             self.scope.request();
             self.shared.totals.request();
             let result = {
@@ -482,21 +550,23 @@ impl Client {
                 self.shared.http.send(request).await
             };
             let span = tracing::Span::current();
-            span.record("latency_ms", started.elapsed().as_millis());
+            span.record("latency_ms", sent_at.elapsed().as_millis());
             match result {
                 Ok(exchange) => {
                     span.record("status", exchange.status);
                     self.scope.response(exchange.status);
                     self.shared.totals.response(exchange.status);
                     tracing::debug!(status = exchange.status, "response received");
-                    if let Err(Error::RateLimited {
-                        retry_after: Some(retry_after),
-                    }) = &exchange.outcome
-                    {
-                        // Told to back off: hold every user of the token back, whether or not
-                        // this request is retried.
-                        let delay = self.shared.policy.delay(0, Some(*retry_after), 0.0);
-                        self.shared.limiter.pause(delay);
+                    match &exchange.outcome {
+                        // Told to slow down: every user of the key slows down (and holds back
+                        // until a Retry-After, capped by the policy), whether or not this
+                        // request is retried.
+                        Err(Error::RateLimited { retry_after }) => {
+                            let pause =
+                                retry_after.map(|ra| self.shared.policy.delay(0, Some(ra), 0.0));
+                            limiter.on_throttled(sent_at, pause);
+                        }
+                        _ => limiter.on_response(sent_at),
                     }
                     exchange.outcome
                 }
@@ -510,16 +580,25 @@ impl Client {
         .await
     }
 
-    /// Bookkeeping before a retry: count it; after a 429, hold back every user of the token.
+    /// Bookkeeping before a retry: count it, and say so when the wait is long. The key's pace
+    /// after a 429 is the limiter's business (see [`attempt`](Self::attempt)), not this wait's.
     fn on_retry(&self, error: &Error, delay: Duration) {
         self.scope.retry();
         self.shared.totals.retry();
-        if matches!(error, Error::RateLimited { .. }) {
-            self.shared.limiter.pause(delay);
+        if delay >= LONG_RETRY_WAIT {
+            let until = std::time::SystemTime::now()
+                .checked_add(delay)
+                .map(httpdate::fmt_http_date)
+                .unwrap_or_default();
+            tracing::info!(%error, wait_s = delay.as_secs(), until = %until, "retrying in {} s", delay.as_secs());
+        } else {
+            tracing::debug!(%error, delay_ms = delay.as_millis(), "retrying");
         }
-        tracing::debug!(%error, delay_ms = delay.as_millis(), "retrying");
     }
 }
+
+/// A retry wait at least this long is logged at info, with when it ends.
+const LONG_RETRY_WAIT: Duration = Duration::from_secs(5);
 
 /// The JSON of a request body. The model's bodies always encode; were one not to, it is
 /// refused as invalid, never sent.

@@ -115,6 +115,15 @@ pub enum Error {
         /// What was wrong with the pages.
         problem: PaginationProblem,
     },
+
+    /// A retryable error that was not retried: the run's [`RetryBudget`](crate::RetryBudget) is
+    /// spent because too many requests failed recently. Not retryable; ambiguous (and its
+    /// status) as its source is.
+    #[error("not retried: the run's retry budget is spent because too many requests failed recently; last error: {source}")]
+    RetryBudgetExhausted {
+        /// The error that would have been retried.
+        source: Box<Error>,
+    },
 }
 
 /// Why a listing was stopped: its pages would not have ended, or not correctly.
@@ -271,6 +280,7 @@ impl Error {
         match self {
             Self::Api { status, .. } | Self::Redirect { status, .. } => Some(*status),
             Self::RateLimited { .. } => Some(429),
+            Self::RetryBudgetExhausted { source } => source.status(),
             _ => None,
         }
     }
@@ -297,6 +307,7 @@ impl Error {
             Self::Api { status, .. } => *status >= 500,
             Self::Redirect { followed, .. } => *followed,
             Self::Decode { .. } | Self::ResponseTooLarge { .. } => true,
+            Self::RetryBudgetExhausted { source } => source.is_ambiguous(),
             _ => false,
         }
     }

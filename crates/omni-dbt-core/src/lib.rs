@@ -6,8 +6,9 @@
 //! safety a bulk run needs:
 //!
 //! - **validation first**: an invalid create body returns [`Error::Invalid`] and is never sent;
-//! - **rate limiting** per API token, shared by every clone (default 60/min, Omni's limit; see
-//!   [`RateLimit`]); a 429 pauses the token for everyone using it;
+//! - **rate limiting** per API key, shared by every clone (default 60/min, Omni's limit; see
+//!   [`RateLimit`]) as a ceiling: 429s slow the key below it for everyone using it, and it grows
+//!   back after (see [`KeyLimiter`]);
 //! - **retries** with exponential backoff and full jitter, `Retry-After` honoured (see
 //!   [`RetryPolicy`] for the defaults: 1 s first delay, factor 2, 30 s cap, 6 attempts, 5 min);
 //! - **no duplicates**: a create whose outcome is unknown (timeout, dropped connection, 5xx, a
@@ -71,20 +72,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod base_url;
+mod budget;
 mod client;
 mod error;
 mod http;
 mod model;
-// Public only while the limiter's own tests read its pacing constants; every item in it is
-// re-exported below, and that is the path to use.
-#[doc(hidden)]
-pub mod rate;
+mod pacing;
+mod rate;
 mod response;
 mod retry;
 mod tally;
 mod validate;
 
 pub use base_url::BaseUrl;
+pub use budget::RetryBudget;
 pub use client::{
     Client, ClientBuilder, DeleteOutcome, EnsureOutcome, Ensured, ExistenceCheck, ListOrder, Pages,
 };
@@ -93,7 +94,8 @@ pub use model::{
     ConnectionId, DeleteResponse, Environment, EnvironmentId, EnvironmentPage, EnvironmentUpdate,
     NewEnvironment, NewVariable, PageInfo, Variable, VariableUpdate, VariableValue,
 };
-pub use rate::{ParseRateLimitError, RateLimit, TokenLimiter};
+pub use pacing::{KeyLimiter, KeyStatus};
+pub use rate::{ParseRateLimitError, RateLimit};
 pub use retry::{PolicyBackoff, RetryPolicy};
 pub use tally::Tally;
 pub use validate::{validate, FieldError, ValidationErrors};

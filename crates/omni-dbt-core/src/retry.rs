@@ -1,14 +1,17 @@
 //! Retry policy as data ([`RetryPolicy`]) and the backoff loop that applies it (with backon).
 //!
-//! This module decides how long to wait and whether budget remains; which errors are worth
-//! retrying is the caller's decision (see [`crate::Error::is_retryable`]).
+//! This module decides how long to wait and whether budget remains (the policy's attempts and
+//! time, and the run's [`RetryBudget`]); which errors are worth retrying is the caller's
+//! decision (see [`crate::Error::is_retryable`]).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::Retryable;
 use tokio::time::Instant;
 
+use crate::budget::RetryBudget;
 use crate::error::{Error, Result};
 
 /// How failed requests are retried: exponential backoff with full jitter, capped, with a count
@@ -31,8 +34,19 @@ use crate::error::{Error, Result};
 /// // A server's Retry-After wins, capped at max_retry_after.
 /// assert_eq!(policy.delay(0, Some(Duration::from_secs(600)), 0.5), Duration::from_secs(120));
 /// assert_eq!(RetryPolicy::none().max_attempts, 1);
+///
+/// // Built from the defaults (struct literals are not available outside this crate).
+/// let patient = RetryPolicy::default()
+///     .with_initial_delay(Duration::from_millis(500))
+///     .with_max_delay(Duration::from_secs(10))
+///     .with_max_attempts(10)
+///     .with_max_retry_after(Duration::from_secs(600));
+/// assert_eq!(patient.delay(0, Some(Duration::from_secs(600)), 0.5), Duration::from_secs(600));
 /// ```
+///
+/// A wait of more than a few seconds before a retry is logged at info level, with when it ends.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Upper bound of the first retry's delay (default 1 s).
     pub initial_delay: Duration,
@@ -45,7 +59,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// No retry starts once this much time has passed since the first attempt (default 5 min).
     pub max_elapsed: Option<Duration>,
-    /// Cap on a server's `Retry-After` (default 120 s).
+    /// Cap on a server's `Retry-After` (default 120 s): a longer one is waited for this long,
+    /// then the request is tried again.
     pub max_retry_after: Duration,
 }
 
@@ -68,6 +83,52 @@ impl RetryPolicy {
         Self {
             max_attempts: 1,
             ..Self::default()
+        }
+    }
+
+    /// This policy with `delay` as the upper bound of the first retry's delay.
+    pub fn with_initial_delay(self, delay: Duration) -> Self {
+        Self {
+            initial_delay: delay,
+            ..self
+        }
+    }
+
+    /// This policy with the bound growing by `factor` per retry (below 1 counts as 1).
+    pub fn with_factor(self, factor: f32) -> Self {
+        Self { factor, ..self }
+    }
+
+    /// This policy with computed delays capped at `delay`.
+    pub fn with_max_delay(self, delay: Duration) -> Self {
+        Self {
+            max_delay: delay,
+            ..self
+        }
+    }
+
+    /// This policy with `attempts` in all, the first included (429s aside; 1: no retry).
+    pub fn with_max_attempts(self, attempts: u32) -> Self {
+        Self {
+            max_attempts: attempts,
+            ..self
+        }
+    }
+
+    /// This policy with no retry starting later than `elapsed` after the first attempt
+    /// (`None`: no time limit).
+    pub fn with_max_elapsed(self, elapsed: Option<Duration>) -> Self {
+        Self {
+            max_elapsed: elapsed,
+            ..self
+        }
+    }
+
+    /// This policy with a server's `Retry-After` capped at `cap`.
+    pub fn with_max_retry_after(self, cap: Duration) -> Self {
+        Self {
+            max_retry_after: cap,
+            ..self
         }
     }
 
@@ -157,8 +218,12 @@ pub(crate) fn retry_after_of(error: &Error) -> Option<Duration> {
 /// Runs `operation` until it succeeds, fails with an error `should_retry` rejects, or the
 /// policy's attempts or time are spent. `on_retry` hears each error retried and the delay chosen,
 /// before the wait.
+///
+/// Every retry is paid for from `budget` (429s are free); when it cannot pay, the error is
+/// returned at once as [`Error::RetryBudgetExhausted`]. A success gives back to it.
 pub(crate) async fn run<T, Op, Fut>(
     policy: &RetryPolicy,
+    budget: &RetryBudget,
     should_retry: impl FnMut(&Error) -> bool,
     mut on_retry: impl FnMut(&Error, Duration),
     operation: Op,
@@ -168,16 +233,20 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let started = Instant::now();
-    let mut counted_retries = 0u32;
-    operation
+    // Shared with the closures below across awaits, hence atomics (the future must be Send).
+    let counted_retries = AtomicU32::new(0);
+    // What the last paid retry cost (0: none yet), and whether the budget refused one.
+    let last_cost = AtomicU32::new(0);
+    let refused = AtomicBool::new(false);
+    let result = operation
         .retry(policy.unbounded_backoff())
         .when(should_retry)
-        .adjust(move |error, computed| {
+        .adjust(|error, computed| {
             let computed = computed?;
             let throttled = matches!(error, Error::RateLimited { .. });
             if !throttled || policy.max_elapsed.is_none() {
-                counted_retries += 1;
-                if counted_retries >= policy.max_attempts {
+                let counted = counted_retries.fetch_add(1, Ordering::Relaxed) + 1;
+                if counted >= policy.max_attempts {
                     return None;
                 }
             }
@@ -185,12 +254,32 @@ where
                 Some(retry_after) => policy.delay(0, Some(retry_after), 0.0),
                 None => computed,
             };
-            policy
-                .within_elapsed(started.elapsed(), delay)
-                .then_some(delay)
+            if !policy.within_elapsed(started.elapsed(), delay) {
+                return None;
+            }
+            match budget.withdraw(error) {
+                Some(0) => {}
+                Some(cost) => last_cost.store(cost, Ordering::Relaxed),
+                None => {
+                    refused.store(true, Ordering::Relaxed);
+                    return None;
+                }
+            }
+            Some(delay)
         })
         .notify(|error, delay| on_retry(error, delay))
-        .await
+        .await;
+    match result {
+        Ok(value) => {
+            let cost = last_cost.load(Ordering::Relaxed);
+            budget.succeeded((cost > 0).then_some(cost));
+            Ok(value)
+        }
+        Err(error) if refused.load(Ordering::Relaxed) => Err(Error::RetryBudgetExhausted {
+            source: Box::new(error),
+        }),
+        Err(error) => Err(error),
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +340,7 @@ mod tests {
         let mut retried = 0;
         let result: Result<()> = run(
             &fast(),
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| retried += 1,
             || async {
@@ -270,6 +360,7 @@ mod tests {
         let start = Instant::now();
         let result = run(
             &fast(),
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -297,6 +388,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<()> = run(
             &policy,
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -322,6 +414,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result = run(
             &policy,
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -345,6 +438,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<()> = run(
             &policy,
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -365,6 +459,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<()> = run(
             &RetryPolicy::none(),
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -382,6 +477,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<()> = run(
             &fast(),
+            &RetryBudget::default(),
             Error::is_retryable,
             |_, _| {},
             || async {
@@ -396,5 +492,103 @@ mod tests {
         .await;
         assert_eq!(result.err().and_then(|e| e.status()), Some(404));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    fn unavailable() -> Error {
+        Error::Api {
+            status: 503,
+            message: "unavailable".into(),
+            body: String::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_budget_returns_the_error_at_once_wrapped() {
+        let budget = RetryBudget::new(7);
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let result: Result<()> = run(
+            &fast(),
+            &budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(unavailable())
+            },
+        )
+        .await;
+        // One retry paid (5 of 7 tokens), the next refused: two attempts, no wait after the second.
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(start.elapsed() <= fast().max_delay, "{:?}", start.elapsed());
+        let error = result.unwrap_err();
+        assert!(
+            matches!(&error, Error::RetryBudgetExhausted { source } if source.status() == Some(503))
+        );
+        assert!(!error.is_retryable());
+        assert!(error.is_ambiguous(), "as its source");
+        assert!(
+            error.to_string().contains("retry budget is spent"),
+            "{error}"
+        );
+        assert_eq!(budget.available(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limits_do_not_spend_the_budget() {
+        let budget = RetryBudget::new(0);
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy {
+            max_elapsed: Some(Duration::from_secs(60)),
+            ..fast()
+        };
+        let result = run(
+            &policy,
+            &budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0..10 => Err(Error::RateLimited { retry_after: None }),
+                    _ => Ok(7),
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.ok(), Some(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 11);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_success_after_a_retry_gives_its_cost_back() {
+        let budget = RetryBudget::new(20);
+        let calls = AtomicU32::new(0);
+        let result = run(
+            &fast(),
+            &budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(Error::Timeout(Duration::from_secs(1))),
+                    _ => Ok(7),
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.ok(), Some(7));
+        assert_eq!(budget.available(), 20);
+        // A first-try success earns one token, never beyond the capacity.
+        budget.withdraw(&unavailable());
+        let ok: Result<u8> = run(
+            &fast(),
+            &budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async { Ok(1) },
+        )
+        .await;
+        assert!(ok.is_ok());
+        assert_eq!(budget.available(), 16);
     }
 }

@@ -4,7 +4,19 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Counts of what a client did: for one scope ([`Client::tally`](crate::Client::tally)) or for
 /// every clone and scope together ([`Client::stats`](crate::Client::stats)).
+///
+/// Per key, a run's summary takes requests and 429s from here and the pace the key ended at
+/// from its limiter's [`status`](crate::KeyLimiter::status).
+///
+/// ```
+/// use omni_dbt_core::Tally;
+/// // Built by the client; summing several starts from the default.
+/// let mut sum = Tally::default();
+/// sum.requests += 3;
+/// assert_eq!(sum.rate_limited, 0);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Tally {
     /// HTTP requests sent (every attempt, every list page).
     pub requests: u64,

@@ -1,12 +1,12 @@
-//! The per-token rate limiter: one budget for every clone, paused by a 429 for everyone.
+//! The per-key rate limiter through the client: one budget for every clone, and a 429 slows
+//! every user of the key.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use omni_dbt_core::{Client, RateLimit, RetryPolicy};
+use omni_dbt_core::{Client, KeyLimiter, RateLimit, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::method;
@@ -42,8 +42,8 @@ async fn clones_and_same_token_clients_share_one_budget() {
     clone.list_environments(&connection()).await.unwrap();
 
     // ...so no clone, scope or same-token client may send now; another token may.
-    assert!(Arc::ptr_eq(client.limiter(), row.limiter()));
-    assert!(Arc::ptr_eq(client.limiter(), twin.limiter()));
+    assert!(KeyLimiter::ptr_eq(client.limiter(), row.limiter()));
+    assert!(KeyLimiter::ptr_eq(client.limiter(), twin.limiter()));
     assert!(!twin.limiter().try_acquire());
     assert!(!row.limiter().try_acquire());
     assert!(stranger.limiter().try_acquire());
@@ -68,9 +68,10 @@ async fn requests_through_clones_are_evenly_paced() {
         millis.push(start.elapsed().as_millis());
     }
 
-    // One slot per 100 ms / PACING (102 ms), each allowed up to SLACK (5 ms) early.
-    let interval = 100.0 / omni_dbt_core::rate::PACING;
-    let slack = omni_dbt_core::rate::SLACK.as_secs_f64() * 1000.0;
+    // One slot per 100 ms / 0.98 (the pacing share: 102 ms), each allowed up to 5 ms early
+    // (the limiter's timer slack).
+    let interval = 100.0 / 0.98;
+    let slack = 5.0;
     for pair in millis.windows(2) {
         let gap = (pair[1] - pair[0]) as f64;
         assert!(
@@ -91,10 +92,7 @@ async fn a_429_with_retry_after_pauses_the_token_even_without_a_retry() {
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
         .mount(&server)
         .await;
-    let policy = RetryPolicy {
-        max_retry_after: Duration::from_secs(30),
-        ..RetryPolicy::none()
-    };
+    let policy = RetryPolicy::none().with_max_retry_after(Duration::from_secs(30));
     let client = builder(&server, "tok-429-no-retry")
         .retry_policy(policy)
         .build()
@@ -113,11 +111,9 @@ async fn a_429_pauses_the_token_for_every_clone() {
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
         .mount(&server)
         .await;
-    let policy = RetryPolicy {
-        max_retry_after: Duration::from_secs(30),
-        max_elapsed: None,
-        ..fast_policy(2)
-    };
+    let policy = fast_policy(2)
+        .with_max_retry_after(Duration::from_secs(30))
+        .with_max_elapsed(None);
     let client = builder(&server, "tok-429-pause")
         .retry_policy(policy)
         .build()
@@ -147,4 +143,58 @@ async fn a_429_pauses_the_token_for_every_clone() {
         "a 429 with Retry-After must pause the token for other clones"
     );
     assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_slows_the_key_for_every_clone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let client = builder(&server, "tok-429-slows")
+        .rate_limit("600/min".parse().unwrap())
+        .build()
+        .unwrap();
+    let other = client.scoped();
+    assert!(!other.limiter().status().slowed);
+
+    client.list_environments(&connection()).await.unwrap();
+
+    let status = other.limiter().status();
+    assert!(status.slowed, "{status:?}");
+    assert!(status.pace_per_minute.unwrap() < 600.0, "{status:?}");
+    assert_eq!(status.rate_limited, 1);
+    assert_eq!(status.paused_for, None, "no Retry-After, no pause");
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn clients_given_one_limiter_share_it_whatever_their_tokens() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let limiter = KeyLimiter::new(one_per_minute());
+    let first = builder(&server, "tok-explicit-one")
+        .limiter(limiter.clone())
+        .build()
+        .unwrap();
+    let second = builder(&server, "tok-explicit-two")
+        .limiter(limiter.clone())
+        .build()
+        .unwrap();
+
+    first.list_environments(&connection()).await.unwrap();
+
+    // The builder's own rate (unlimited in these tests) gives way to the limiter's ceiling.
+    assert_eq!(second.limiter().ceiling(), one_per_minute());
+    assert!(!second.limiter().try_acquire());
+    assert!(KeyLimiter::ptr_eq(first.limiter(), &limiter));
 }

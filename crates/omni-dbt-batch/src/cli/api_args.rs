@@ -91,11 +91,9 @@ pub(super) struct ApiArgs {
 impl ApiArgs {
     /// The retry policy the flags describe.
     pub(super) fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            initial_delay: self.backoff_initial,
-            max_delay: self.backoff_max.max(self.backoff_initial),
-            max_attempts: self.max_attempts,
-            ..RetryPolicy::default()
-        }
+        RetryPolicy::default()
+            .with_initial_delay(self.backoff_initial)
+            .with_max_delay(self.backoff_max.max(self.backoff_initial))
+            .with_max_attempts(self.max_attempts)
     }
 }

@@ -61,10 +61,12 @@ pub(super) async fn start_if_asked(args: &ApiArgs) -> Result<Option<EmbeddedSand
 /// Starts an open sandbox (every connection id exists and has dbt) for `run --sandbox`, limiting
 /// each key to `--sandbox-rate-limit`, by default the runner's own `--rate`.
 async fn start_for_run(args: &ApiArgs) -> Result<EmbeddedSandbox> {
-    let rate_limit = args.sandbox_rate_limit.unwrap_or(match args.rate {
-        omni_dbt_core::RateLimit::PerMinute(n) => SandboxRateLimit::per_minute(n.get()),
-        omni_dbt_core::RateLimit::Unlimited => SandboxRateLimit::Unlimited,
-    });
+    let rate_limit = args
+        .sandbox_rate_limit
+        .unwrap_or(match args.rate.per_minute() {
+            Some(n) => SandboxRateLimit::per_minute(n.get()),
+            None => SandboxRateLimit::Unlimited,
+        });
     let mut config = SandboxConfig::default()
         .with_rate_limit(rate_limit)
         .with_faults(faults(args.sandbox_faults.as_deref())?)

@@ -140,11 +140,10 @@ mod tests {
     }
 
     fn tally(requests: u64, rate_limited: u64) -> Tally {
-        Tally {
-            requests,
-            rate_limited,
-            ..Tally::default()
-        }
+        let mut tally = Tally::default();
+        tally.requests = requests;
+        tally.rate_limited = rate_limited;
+        tally
     }
 
     #[test]

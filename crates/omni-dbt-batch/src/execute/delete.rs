@@ -100,12 +100,12 @@ mod tests {
             .base_url(sandbox.base_url())
             .token(TOKEN.to_owned().into())
             .rate_limit(RateLimit::Unlimited)
-            .retry_policy(RetryPolicy {
-                initial_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(2),
-                max_attempts,
-                ..RetryPolicy::default()
-            })
+            .retry_policy(
+                RetryPolicy::default()
+                    .with_initial_delay(Duration::from_millis(1))
+                    .with_max_delay(Duration::from_millis(2))
+                    .with_max_attempts(max_attempts),
+            )
             .build()
             .unwrap()
     }

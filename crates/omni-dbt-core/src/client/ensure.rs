@@ -118,6 +118,7 @@ impl Client {
         };
         retry::run(
             &self.shared.policy,
+            &self.shared.budget,
             |e| e.is_retryable() && !lookup_failed.load(Ordering::SeqCst),
             |e, d| self.on_retry(e, d),
             step,

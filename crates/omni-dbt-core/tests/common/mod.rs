@@ -38,14 +38,13 @@ pub fn item_path() -> String {
 
 /// Retries with millisecond delays so that tests stay fast.
 pub fn fast_policy(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        initial_delay: Duration::from_millis(2),
-        factor: 2.0,
-        max_delay: Duration::from_millis(10),
-        max_attempts,
-        max_elapsed: Some(Duration::from_secs(20)),
-        max_retry_after: Duration::from_millis(50),
-    }
+    RetryPolicy::default()
+        .with_initial_delay(Duration::from_millis(2))
+        .with_factor(2.0)
+        .with_max_delay(Duration::from_millis(10))
+        .with_max_attempts(max_attempts)
+        .with_max_elapsed(Some(Duration::from_secs(20)))
+        .with_max_retry_after(Duration::from_millis(50))
 }
 
 /// A builder pointed at `server` with its own token (so no limiter is shared between tests),

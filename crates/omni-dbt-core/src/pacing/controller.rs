@@ -1,0 +1,457 @@
+//! The adaptive pace of one key: cut by 429s, grown back over time, never above the ceiling.
+//!
+//! In the spirit of the AWS SDKs' adaptive retry mode (a fill rate that follows CUBIC and is cut
+//! multiplicatively on a throttle), adapted to a server that counts requests in windows of
+//! unknown length and says nothing but 429:
+//!
+//! - **A streak of 429s is a wall.** A windowed server refuses everything until its window moves
+//!   on. Each fresh 429 halves the pace, but probes are never spaced further apart than the
+//!   wall is old: an exponential backoff for every user of the key that overshoots the wall's
+//!   end by at most its length.
+//! - **A deep wall measures the share.** The first success after a wall that lasted a good part
+//!   of the period measured shows the server's window has moved on. The key's successes since
+//!   the period began, divided by the time to the middle of the wall's last gap and to its last
+//!   429, bracket what the server lets this key have: the pace restarts just under the first and
+//!   grows towards the second. So four runners on one key each learn about a quarter in one
+//!   wall, and a runner with no ceiling learns the limit the same way. A shallow wall (a probe
+//!   just over the limit) restarts under the rate it was met at, as CUBIC does.
+//! - **Growth is CUBIC's, on the server's clock.** `target + c (t - k)^3`: concave back up to
+//!   the target, flat near it, then convex above it. The key's first wall shows how long the
+//!   server remembers (from the first request to the wall's end); `c` is set so that a runner at
+//!   the key's ceiling, cut by [`BETA`], is back after [`PROBE_WINDOWS`] of those. `c` is
+//!   absolute, not relative to each runner's pace, so that a runner with a small share regrows
+//!   faster than one with a large share, as in TCP CUBIC.
+//!
+//! - **429s that come whatever the pace do not ratchet the key down.** Some servers and proxies
+//!   refuse a share of requests at random. Two or three of those in a row are chance, so a deep
+//!   wall takes [`DEEP_WALL_PROBES`] probes; and shallow walls alone never take the pace below
+//!   [`SHALLOW_FLOOR`] of what the key last had evidence for (its ceiling, or the share its last
+//!   deep wall measured). A limit truly lower than that shows itself as a deep wall.
+//!
+//! Responses to requests sent before the last cut say nothing about the new pace, so they
+//! neither cut again nor end a streak (as TCP cuts once per window of losses).
+//!
+//! Hand-written because the crates that pace adaptively (such as the AWS SDK's runtime) bring a
+//! whole SDK with them; this is a page of arithmetic, tested on paused time and against a
+//! simulated server (`sim.rs`), where the constants below were chosen.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::spacing::interval;
+
+/// Pace restarted at after a wall, as a share of the rate believed sustainable.
+const BETA: f64 = 0.9;
+
+/// After a shallow wall, the rate believed sustainable, as a share of the rate it was met at.
+const SHALLOW_TARGET: f64 = 0.97;
+
+/// Server windows it takes a runner at the key's ceiling, cut by `1 - BETA`, to grow back.
+const PROBE_WINDOWS: f64 = 20.0;
+
+/// The server's window as learned is taken to hold at least this many requests at the key's
+/// reference rate (its ceiling, else the first share measured)...
+const MIN_WINDOW_REQUESTS: f64 = 10.0;
+
+/// ...and at most this many.
+const MAX_WINDOW_REQUESTS: f64 = 200.0;
+
+/// The pace after each fresh 429 of a streak, as a share of the pace before it.
+const COLLAPSE: f64 = 0.5;
+
+/// The lowest shallow walls alone take the pace, as a share of the rate last established.
+const SHALLOW_FLOOR: f64 = 0.5;
+
+/// A wall lasting this share of the period measured is deep: it says what the key's share is...
+const DEEP_WALL: f64 = 0.2;
+
+/// ...if it took at least this many fresh 429s.
+const DEEP_WALL_PROBES: u32 = 4;
+
+/// The slowest the key is ever paced: one request a minute, in requests per second.
+const MIN_PACE: f64 = 1.0 / 60.0;
+
+/// A gap between two requests this many times the current interval means the key was idle,
+/// and its measurement restarts (an idle key's low success rate says nothing of the server).
+const IDLE_GAPS: u32 = 4;
+
+/// The shortest gap counted as idle, for an unpaced key.
+const MIN_IDLE_GAP: Duration = Duration::from_millis(100);
+
+/// The pace of one key and what it learned from the server.
+#[derive(Debug)]
+pub(crate) struct Controller {
+    /// The configured ceiling at its pacing share, in requests per second; `None` if unlimited.
+    ceiling: Option<f64>,
+    phase: Phase,
+    /// When the pace was last cut; responses to requests sent before it are stale.
+    last_cut: Option<Instant>,
+    /// Sends and successes since the last streak ended (or the key was last idle).
+    measure: Measure,
+    /// CUBIC's coefficient, in requests per second per second cubed; learned when the key's
+    /// first streak ends.
+    cubic: Option<f64>,
+    /// The rate the key last had evidence for: its ceiling, then the share its last deep wall
+    /// measured. Shallow walls alone never take the pace below [`SHALLOW_FLOOR`] of it.
+    established: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    /// No 429 yet: the ceiling alone applies (or nothing, for an unlimited key).
+    Unslowed,
+    /// 429s unanswered by a fresh success.
+    Streak {
+        /// The rate requests were going at when the wall was met, in requests per second.
+        hit: f64,
+        /// The first fresh 429.
+        since: Instant,
+        /// The pace the probes are spaced at.
+        pace: f64,
+        /// Fresh 429s in the streak.
+        probes: u32,
+    },
+    /// Growing again after a streak.
+    Growing {
+        /// When, and at what pace, growth started.
+        since: Instant,
+        restart: f64,
+        /// The rate believed sustainable: growth climbs to it, then probes above.
+        target: f64,
+    },
+}
+
+/// Counts over the current measurement period.
+#[derive(Debug, Default)]
+struct Measure {
+    /// When the period began (its first request); `None` before one.
+    start: Option<Instant>,
+    /// The last request sent, to notice an idle key.
+    last_send: Option<Instant>,
+    sends: u64,
+    successes: u64,
+}
+
+impl Measure {
+    fn restart(&mut self, now: Instant) {
+        *self = Self {
+            start: Some(now),
+            last_send: self.last_send,
+            ..Self::default()
+        };
+    }
+
+    /// Requests per second over the period up to `end`, by `count` of them; `None` if too
+    /// short to say.
+    fn rate(&self, count: u64, end: Instant) -> Option<f64> {
+        let elapsed = end.saturating_duration_since(self.start?).as_secs_f64();
+        (elapsed > 0.0 && count > 0).then(|| count as f64 / elapsed)
+    }
+}
+
+impl Controller {
+    /// A controller under `ceiling` requests per second (`None`: unlimited), not slowed.
+    pub(crate) fn new(ceiling: Option<f64>) -> Self {
+        Self {
+            ceiling,
+            phase: Phase::Unslowed,
+            last_cut: None,
+            measure: Measure::default(),
+            cubic: None,
+            established: ceiling,
+        }
+    }
+
+    /// The pace requests must keep at `now`, when slower than the ceiling; `None` otherwise.
+    pub(crate) fn pace(&self, now: Instant) -> Option<f64> {
+        let pace = match self.phase {
+            Phase::Unslowed => return None,
+            Phase::Streak { pace, .. } => pace,
+            Phase::Growing {
+                since,
+                restart,
+                target,
+            } => self.grown_pace(now.saturating_duration_since(since), restart, target),
+        };
+        let pace = if pace.is_finite() { pace } else { MIN_PACE }.max(MIN_PACE);
+        match self.ceiling {
+            Some(ceiling) if pace >= ceiling => None,
+            _ => Some(pace),
+        }
+    }
+
+    /// A request is leaving now.
+    pub(crate) fn on_send(&mut self, now: Instant) {
+        let idle_gap = self
+            .pace(now)
+            .or(self.ceiling)
+            .map_or(MIN_IDLE_GAP, |pace| interval(pace) * IDLE_GAPS)
+            .max(MIN_IDLE_GAP);
+        let idle = self
+            .measure
+            .last_send
+            .is_some_and(|last| now.saturating_duration_since(last) > idle_gap);
+        let in_streak = matches!(self.phase, Phase::Streak { .. });
+        if self.measure.start.is_none() || (idle && !in_streak) {
+            self.measure.restart(now);
+        }
+        self.measure.last_send = Some(now);
+        self.measure.sends += 1;
+    }
+
+    /// The server answered 429 to a request sent at `sent_at`. With `retry_after` the caller
+    /// pauses the key until then, so the probes are not spaced out on top of it.
+    pub(crate) fn on_throttle(&mut self, sent_at: Instant, now: Instant, retry_after: bool) {
+        if self.is_stale(sent_at) {
+            return;
+        }
+        let current = self.current_rate(now);
+        let (hit, since, probes) = match self.phase {
+            Phase::Streak {
+                hit, since, probes, ..
+            } => (hit, since, probes),
+            _ => (current, now, 0),
+        };
+        // The next probe comes no later than the wall is old, so that the probe that finds it
+        // over overshoots its end by at most its length.
+        let age = now.saturating_duration_since(since).as_secs_f64();
+        let floor = if age > 0.0 { 1.0 / age } else { 0.0 };
+        let pace = if retry_after {
+            current
+        } else {
+            (current * COLLAPSE).max(floor)
+        };
+        self.phase = Phase::Streak {
+            hit,
+            since,
+            pace,
+            probes: probes.saturating_add(1),
+        };
+        self.last_cut = Some(now);
+    }
+
+    /// The server answered a request sent at `sent_at` with anything but 429.
+    pub(crate) fn on_success(&mut self, sent_at: Instant, now: Instant) {
+        match self.phase {
+            Phase::Streak {
+                hit, since, probes, ..
+            } if !self.is_stale(sent_at) => {
+                self.end_streak(hit, since, probes, now);
+            }
+            _ => self.measure.successes += 1,
+        }
+    }
+
+    /// The first fresh success after a streak of 429s: restart under what the server allowed.
+    fn end_streak(&mut self, hit: f64, since: Instant, probes: u32, now: Instant) {
+        let start = self.measure.start.unwrap_or(since);
+        let last_429 = self.last_cut.unwrap_or(now);
+        // The wall ended between the last 429 and this success.
+        let wall_end = last_429 + (now - last_429) / 2;
+        let period = now.saturating_duration_since(start).as_secs_f64();
+        let wall = now.saturating_duration_since(since).as_secs_f64();
+        // Two 429s in a row can be chance (a server may refuse a share of requests whatever
+        // the pace); a wall is several probes long.
+        let deep = wall >= period * DEEP_WALL && probes >= DEEP_WALL_PROBES;
+        let successes = self.measure.successes;
+        let share = (
+            self.measure.rate(successes, wall_end),
+            self.measure.rate(successes, last_429),
+        );
+        let (restart, target) = match share {
+            (Some(likely), Some(upper)) if deep => {
+                self.established = Some(likely);
+                (likely * BETA, upper.min(hit))
+            }
+            _ => {
+                // 429s that come whatever the pace (a proxy, an injected fault) must not
+                // ratchet the key down wall after wall; a real limit lower than this shows
+                // itself as a deep wall, which resets the floor.
+                let floor = self.established.unwrap_or(hit) * SHALLOW_FLOOR;
+                ((hit * BETA).max(floor), (hit * SHALLOW_TARGET).max(floor))
+            }
+        };
+        let target = target.max(MIN_PACE);
+        if self.cubic.is_none() {
+            self.cubic = Some(self.learn_cubic(wall_end.saturating_duration_since(start), target));
+        }
+        self.phase = Phase::Growing {
+            since: now,
+            restart: restart.max(MIN_PACE).min(target),
+            target,
+        };
+        self.measure.restart(now);
+        self.measure.successes = 1;
+    }
+
+    /// CUBIC's coefficient for this key, from its first wall's `period` (about how long the
+    /// server remembers, measured from the key's first request) and the `share` it measured.
+    fn learn_cubic(&self, period: Duration, share: f64) -> f64 {
+        let reference = self.ceiling.unwrap_or(share).max(MIN_PACE);
+        let window = period.as_secs_f64().clamp(
+            MIN_WINDOW_REQUESTS / reference,
+            MAX_WINDOW_REQUESTS / reference,
+        );
+        let regrow = PROBE_WINDOWS * window;
+        (1.0 - BETA) * reference / regrow.powi(3)
+    }
+
+    /// The pace `elapsed` into growth from `restart` towards `target`: CUBIC's
+    /// `target + c (t - k)^3`, where `k` is when it is back at `target`.
+    fn grown_pace(&self, elapsed: Duration, restart: f64, target: f64) -> f64 {
+        let Some(c) = self.cubic.filter(|c| *c > 0.0) else {
+            return target;
+        };
+        let k = ((target - restart).max(0.0) / c).cbrt();
+        target + c * (elapsed.as_secs_f64() - k).powi(3)
+    }
+
+    /// The rate requests are going at now: the pace, else the ceiling, else as measured.
+    fn current_rate(&self, now: Instant) -> f64 {
+        self.pace(now)
+            .or(self.ceiling)
+            .or_else(|| self.measure.rate(self.measure.sends, now))
+            .unwrap_or(MIN_PACE)
+    }
+
+    fn is_stale(&self, sent_at: Instant) -> bool {
+        self.last_cut.is_some_and(|cut| sent_at < cut)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Sends one request at `at` and answers it 10 ms later; returns the answer's instant.
+    fn exchange(c: &mut Controller, at: Instant, ok: bool) -> Instant {
+        c.on_send(at);
+        let now = at + ms(10);
+        if ok {
+            c.on_success(at, now);
+        } else {
+            c.on_throttle(at, now, false);
+        }
+        now
+    }
+
+    /// The next request after one answered at `now`, at the controller's pace or `unslowed`.
+    fn next(c: &Controller, now: Instant, unslowed: Duration) -> Instant {
+        now + c.pace(now).map_or(unslowed, interval)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_429_means_no_change() {
+        let mut c = Controller::new(Some(10.0));
+        let start = Instant::now();
+        for i in 0..1000 {
+            exchange(&mut c, start + ms(100 * i), true);
+        }
+        assert_eq!(c.pace(start + ms(100_000)), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deep_wall_is_probed_a_few_times_then_the_share_is_measured() {
+        let mut c = Controller::new(Some(10.0));
+        let start = Instant::now();
+        // 5 successes in the first half second, then a wall until 2 s: four runners' share.
+        for i in 0..5 {
+            exchange(&mut c, start + ms(100 * i), true);
+        }
+        let mut at = start + ms(500);
+        let mut throttles = 0;
+        while at < start + ms(2000) {
+            let now = exchange(&mut c, at, false);
+            throttles += 1;
+            at = next(&c, now, ms(100));
+        }
+        assert!(throttles <= 4, "{throttles} 429s in the wall");
+        let back = exchange(&mut c, at, true);
+        let pace = c.pace(back).unwrap();
+        assert!(
+            pace > 2.5 * 0.5 && pace < 2.5 * 1.1,
+            "{pace}/s, the share is 2.5/s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_wall_the_pace_grows_back_to_the_ceiling_and_never_above() {
+        let mut c = Controller::new(Some(10.0));
+        let start = Instant::now();
+        for i in 0..20 {
+            exchange(&mut c, start + ms(100 * i), true);
+        }
+        let now = exchange(&mut c, start + ms(2000), false);
+        let probe = next(&c, now, ms(100));
+        let mut at = exchange(&mut c, probe, true);
+        let mut paces = Vec::new();
+        while let Some(pace) = c.pace(at) {
+            paces.push(pace);
+            at = exchange(&mut c, at + interval(pace), true);
+            assert!(paces.len() < 10_000, "never recovered");
+        }
+        assert!(
+            paces.windows(2).all(|w| w[1] >= w[0]),
+            "grows monotonically"
+        );
+        assert!(paces.iter().all(|p| *p < 10.0), "never above the ceiling");
+        assert!(paces.len() >= 20, "gently: {}", paces.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn responses_to_requests_sent_before_a_cut_do_not_cut_again() {
+        let mut c = Controller::new(None);
+        let start = Instant::now();
+        for _ in 0..8 {
+            c.on_send(start);
+        }
+        let now = start + ms(10);
+        c.on_throttle(start, now, false);
+        let after_one = c.pace(now).unwrap();
+        for _ in 0..7 {
+            c.on_throttle(start, now, false);
+        }
+        assert_eq!(c.pace(now), Some(after_one));
+        // Nor does a stale success end the streak.
+        c.on_success(start, now);
+        assert_eq!(c.pace(now), Some(after_one));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unlimited_key_learns_a_pace_from_its_first_429s() {
+        let mut c = Controller::new(None);
+        let start = Instant::now();
+        assert_eq!(c.pace(start), None);
+        // 20 requests in 20 ms are taken, then the server refuses until 2 s.
+        for i in 0..20 {
+            exchange(&mut c, start + ms(i), true);
+        }
+        let mut at = start + ms(20);
+        while at < start + ms(2000) {
+            let now = exchange(&mut c, at, false);
+            at = next(&c, now, ms(1));
+        }
+        let back = exchange(&mut c, at, true);
+        let pace = c.pace(back).unwrap();
+        assert!(
+            pace > 4.0 && pace < 12.0,
+            "learned {pace}/s, the server allows 10/s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_below_the_floor() {
+        let mut c = Controller::new(Some(10.0));
+        let start = Instant::now();
+        let mut at = start;
+        for _ in 0..200 {
+            at = exchange(&mut c, at, false);
+        }
+        assert!(c.pace(at).unwrap() >= MIN_PACE);
+    }
+}

@@ -1,0 +1,41 @@
+//! [`KeyStatus`]: a read-only snapshot of one key's pacing, for progress lines and summaries.
+
+use std::time::{Duration, SystemTime};
+
+use crate::rate::RateLimit;
+
+/// What one key's limiter is doing now: returned by
+/// [`KeyLimiter::status`](crate::KeyLimiter::status).
+///
+/// ```
+/// use omni_dbt_core::{KeyLimiter, RateLimit};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let limiter = KeyLimiter::new("600/min".parse().unwrap());
+/// let status = limiter.status();
+/// assert_eq!(status.ceiling, "600/min".parse::<RateLimit>().unwrap());
+/// assert!(!status.slowed);
+/// assert_eq!(status.pace_per_minute, Some(588.0)); // evenly paced at 98% of the ceiling
+/// assert_eq!(status.paused_for, None);
+/// assert_eq!(status.rate_limited, 0);
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct KeyStatus {
+    /// The configured ceiling (`--rate`).
+    pub ceiling: RateLimit,
+    /// The pace requests are held to now, in requests per minute; `None` while an unlimited key
+    /// has not met a 429 (it is not paced at all).
+    pub pace_per_minute: Option<f64>,
+    /// Whether 429s have slowed the key below its ceiling (for an unlimited key: whether it
+    /// is paced at all).
+    pub slowed: bool,
+    /// How much longer every request of the key is held back because the server sent
+    /// `Retry-After`, if it is.
+    pub paused_for: Option<Duration>,
+    /// When that pause ends, by the system clock (for showing "until when").
+    pub paused_until: Option<SystemTime>,
+    /// 429 responses this limiter has seen, from every client sharing it.
+    pub rate_limited: u64,
+}
