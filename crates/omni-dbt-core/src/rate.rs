@@ -6,6 +6,7 @@
 use std::fmt;
 use std::num::NonZeroU32;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// The most requests per minute one API key may send: a ceiling, not a promise.
 ///
@@ -76,20 +77,21 @@ pub struct ParseRateLimitError {
 impl FromStr for RateLimit {
     type Err = ParseRateLimitError;
 
-    /// Parses `N/min` (also `N/m`, `N/minute`), `N/s` (also `N/sec`, `N/second`) or `unlimited`.
+    /// Parses `N/min` (also `N/m`, `N/minute`), `N/s` (also `N/sec`, `N/second`) or `unlimited`,
+    /// in the rate grammar every crate of the workspace shares (`omni-dbt-units`). The client
+    /// paces per minute, so only windows of one second or one minute are accepted.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let error = || ParseRateLimitError {
             input: s.to_owned(),
         };
-        let text = s.trim().to_ascii_lowercase();
-        if text == "unlimited" {
-            return Ok(Self::Unlimited);
-        }
-        let (count, unit) = text.split_once('/').ok_or_else(error)?;
-        let count: u32 = count.trim().parse().map_err(|_| error())?;
-        let per_minute = match unit.trim() {
-            "min" | "m" | "minute" => Some(count),
-            "s" | "sec" | "second" => count.checked_mul(60),
+        let quota = match s.parse::<omni_dbt_units::Rate>().map_err(|_| error())? {
+            omni_dbt_units::Rate::Unlimited => return Ok(Self::Unlimited),
+            omni_dbt_units::Rate::Limited(quota) => quota,
+        };
+        let per_window = quota.count().get();
+        let per_minute = match quota.window() {
+            window if window == Duration::from_secs(60) => Some(per_window),
+            window if window == Duration::from_secs(1) => per_window.checked_mul(60),
             _ => None,
         };
         per_minute
