@@ -2,10 +2,26 @@
 
 use std::path::{Path, PathBuf};
 
-/// Whether `a` and `b` name the same file, following symbolic links and `..`; a file that does
-/// not exist yet is compared by its directory's real path and its name.
+/// Whether `a` and `b` name the same file however spelled: through symbolic links and `..`, and
+/// on Unix through hard links too (same device and inode). A file that does not exist yet is
+/// compared by its directory's real path and its name.
 pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
-    real(a) == real(b)
+    same_inode(a, b) || real(a) == real(b)
+}
+
+/// Whether both paths exist and are one inode (a hard link is another name for it).
+#[cfg(unix)]
+fn same_inode(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &Path, _: &Path) -> bool {
+    false
 }
 
 fn real(path: &Path) -> PathBuf {

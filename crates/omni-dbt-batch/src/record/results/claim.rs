@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::journal::journal_path;
 use super::lock::{lock_path, ResultsLock};
 use super::ResultsError;
+use crate::paths::same_file;
 
 /// A results path checked and locked for this process until dropped. Every
 /// [`ResultsWriter`](super::ResultsWriter) holds one, so every command that writes a results
@@ -61,26 +62,6 @@ pub(crate) fn check_path(path: &Path, inputs: &[&Path]) -> Result<(), ResultsErr
         return Err(ResultsError::io("create the results file", path, missing));
     }
     Ok(())
-}
-
-/// Whether `a` and `b` are the same existing file: same device and inode on Unix, the same
-/// canonical path elsewhere. A path that does not exist is no file's.
-fn same_file(a: &Path, b: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(a), std::fs::metadata(b)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        }
-    }
 }
 
 #[cfg(test)]
