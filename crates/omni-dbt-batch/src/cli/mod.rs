@@ -2,8 +2,10 @@
 
 mod api_args;
 mod args;
+mod credentials;
 mod logging;
 mod merge;
+mod omni_profile;
 mod plan;
 mod progress;
 mod report;
@@ -14,7 +16,7 @@ mod undo;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use omni_dbt_batch::{
     ApiKey, ExitStatus, InputSource, InvalidRows, Prune, Reporter, ResultsMode, RunConfig,
@@ -23,9 +25,7 @@ use omni_dbt_batch::{
 
 use self::api_args::ApiArgs;
 use self::args::{Cli, Command, RunArgs, ValidateArgs};
-
-/// The default variable holding the API key, as in Omni's own CLI.
-const DEFAULT_TOKEN_ENV: &str = "OMNI_API_TOKEN";
+use self::credentials::read_keys;
 
 /// Runs the command line and returns the process exit code.
 pub(crate) fn main() -> ExitCode {
@@ -171,12 +171,7 @@ fn target(
 ) -> Result<(String, Vec<ApiKey>)> {
     Ok(match sandbox {
         Some(sandbox) => (sandbox.base_url(), sandbox.keys()),
-        None => (
-            api.base_url
-                .clone()
-                .context("--base-url (or OMNI_BASE_URL) is required without --sandbox")?,
-            read_keys(&api.token_env)?,
-        ),
+        None => credentials::resolve(api, &|name| std::env::var_os(name))?,
     })
 }
 
@@ -227,26 +222,6 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
     config.max_failures = args.max_failures;
     config.grace = args.api.grace;
     config
-}
-
-/// Reads each named variable as an API key; every one must be set and non-empty.
-fn read_keys(vars: &[String]) -> Result<Vec<ApiKey>> {
-    let vars: Vec<&str> = if vars.is_empty() {
-        vec![DEFAULT_TOKEN_ENV]
-    } else {
-        vars.iter().map(String::as_str).collect()
-    };
-    vars.into_iter()
-        .map(|var| match std::env::var(var) {
-            Ok(token) if !token.trim().is_empty() => Ok(ApiKey {
-                label: var.to_owned(),
-                token: token.trim().to_owned().into(),
-            }),
-            _ => anyhow::bail!(
-                "no API token in ${var}: set it to an Omni API key (Settings > API keys), name another variable with --token-env, or use --sandbox"
-            ),
-        })
-        .collect()
 }
 
 #[cfg(test)]
