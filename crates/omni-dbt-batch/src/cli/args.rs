@@ -10,6 +10,7 @@ use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 use super::api_args::ApiArgs;
 use super::logging::LogFormat;
 use super::merge::MergeArgs;
+use super::messages::MessageFormat;
 use super::undo::UndoArgs;
 
 const AFTER_HELP: &str = "\
@@ -154,6 +155,18 @@ pub(super) struct ValidateArgs {
     /// Problems listed before the count.
     #[arg(long, default_value_t = omni_dbt_batch::DEFAULT_MAX_LISTED_PROBLEMS, env = "OMNI_DBT_MAX_PROBLEMS")]
     pub max_problems: usize,
+
+    /// How problems are printed: human (FILE:LINE: field: message, on stderr), json (one object
+    /// per problem per line on stdout) or github (workflow annotations on stdout, shown on the
+    /// lines of a pull request; give INPUT relative to the repository root).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        env = "OMNI_DBT_MESSAGE_FORMAT"
+    )]
+    pub message_format: MessageFormat,
 }
 
 /// `run INPUT` and `plan INPUT`: the same options, with the same defaults.

@@ -5,6 +5,7 @@ mod args;
 mod credentials;
 mod logging;
 mod merge;
+mod messages;
 mod omni_profile;
 mod plan;
 mod progress;
@@ -26,6 +27,7 @@ use omni_dbt_batch::{
 use self::api_args::ApiArgs;
 use self::args::{Cli, Command, RunArgs, ValidateArgs};
 use self::credentials::read_keys;
+use self::messages::MessageFormat;
 
 /// Runs the command line and returns the process exit code.
 pub(crate) fn main() -> ExitCode {
@@ -88,25 +90,31 @@ fn describe(error: &anyhow::Error) -> String {
 
 fn validate(args: &ValidateArgs, quiet: bool) -> Result<ExitStatus> {
     let source = InputSource::from_arg(&args.input.input);
-    let report = omni_dbt_batch::validate_input(
+    let scanned = omni_dbt_batch::validate_input(
         &source,
         args.input.format,
         &args.input.dbt.options(),
         args.input.shard,
         args.max_problems,
-    )?;
+    );
+    let report = match scanned {
+        Ok(report) => report,
+        Err(error) => return Ok(messages::refuse_input(args.message_format, &source, error)),
+    };
     if report.invalid > 0 {
-        return Ok(refuse(RunError::InvalidRows {
-            file: source.display_name(),
-            report: Box::new(report),
-        }));
+        return Ok(messages::refuse_rows(args.message_format, &source, report));
     }
     if !quiet {
-        println!(
+        let verdict = format!(
             "{} rows valid across {} connections; nothing was sent",
             report.rows,
             report.connections.len()
         );
+        // Machine formats keep stdout to their own lines.
+        match args.message_format {
+            MessageFormat::Human => println!("{verdict}"),
+            MessageFormat::Json | MessageFormat::Github => eprintln!("{verdict}"),
+        }
     }
     Ok(ExitStatus::Success)
 }
