@@ -8,6 +8,7 @@ use omni_dbt_batch::{DbtOptions, Format, NameTemplate, ProfileConnection};
 use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 
 use super::api_args::ApiArgs;
+use super::completions::CompletionsArgs;
 use super::logging::LogFormat;
 use super::merge::MergeArgs;
 use super::messages::MessageFormat;
@@ -69,6 +70,10 @@ pub(super) enum Command {
     Merge(MergeArgs),
     /// Run the local Omni stand-in until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// Print a shell completion script on stdout (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout: `omni-dbt-batch man | man -l -`.
+    Man,
 }
 
 /// The input file and how to read it.

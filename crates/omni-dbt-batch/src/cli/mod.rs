@@ -2,8 +2,10 @@
 
 mod api_args;
 mod args;
+mod completions;
 mod credentials;
 mod logging;
+mod manpage;
 mod merge;
 mod messages;
 mod omni_profile;
@@ -12,6 +14,7 @@ mod progress;
 mod report;
 mod sandbox;
 mod signals;
+mod stdout;
 mod undo;
 
 use std::process::ExitCode;
@@ -38,7 +41,9 @@ pub(crate) fn main() -> ExitCode {
         | Command::Plan(_)
         | Command::Validate(_)
         | Command::Undo(_)
-        | Command::Merge(_) => logging::Focus::Runner,
+        | Command::Merge(_)
+        | Command::Completions(_)
+        | Command::Man => logging::Focus::Runner,
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format, focus);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -66,6 +71,8 @@ async fn dispatch(cli: Cli) -> ExitStatus {
         Command::Undo(args) => undo::undo(*args, quiet).await,
         Command::Merge(args) => merge::merge(args, quiet),
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
+        Command::Completions(args) => completions::print(&args),
+        Command::Man => manpage::print(),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {}", describe(&error));
