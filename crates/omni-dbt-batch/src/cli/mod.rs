@@ -11,6 +11,8 @@ mod messages;
 mod omni_profile;
 mod plan;
 mod progress;
+#[cfg(test)]
+mod recipes;
 mod report;
 mod sandbox;
 mod signals;
