@@ -383,7 +383,8 @@ pub fn lock_of(results: &Path) -> PathBuf {
 // Running the CLI
 
 /// A command line for the CLI under test: the binary, with every inherited `OMNI_*` and
-/// `RUST_LOG` variable removed, `NO_COLOR=1`, and killed if the test drops it.
+/// `RUST_LOG` variable removed, `NO_COLOR=1`, `OMNI_CONFIG_PATH` pointing at no file (so that
+/// the Omni CLI config of whoever runs the tests is never read), and killed if the test drops it.
 pub fn cli() -> Cli {
     let mut command = tokio::process::Command::new(cli_binary());
     for (key, _) in std::env::vars_os() {
@@ -392,11 +393,21 @@ pub fn cli() -> Cli {
             command.env_remove(&key);
         }
     }
-    command.env("NO_COLOR", "1").kill_on_drop(true);
+    command
+        .env("NO_COLOR", "1")
+        .env("OMNI_CONFIG_PATH", no_omni_cli_config())
+        .kill_on_drop(true);
     Cli {
         command,
         stdin: None,
     }
+}
+
+/// A path where no Omni CLI config exists.
+fn no_omni_cli_config() -> PathBuf {
+    std::env::temp_dir()
+        .join("omni-dbt-e2e-no-omni-cli-config")
+        .join("config.json")
 }
 
 /// A CLI invocation being put together.
@@ -426,6 +437,12 @@ impl Cli {
     /// Sets an environment variable of the child.
     pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
         self.command.env(key, value);
+        self
+    }
+
+    /// Removes an environment variable of the child.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
         self
     }
 

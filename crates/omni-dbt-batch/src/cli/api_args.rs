@@ -9,13 +9,9 @@ use omni_dbt_core::{RateLimit, RetryPolicy};
 /// How to reach Omni and how to pace, retry and stop requests.
 #[derive(Debug, Args)]
 pub(super) struct ApiArgs {
-    /// Omni base URL: https://acme.omniapp.co, with /api, or an instance name.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "OMNI_BASE_URL",
-        required_unless_present = "sandbox"
-    )]
+    /// Omni base URL: https://acme.omniapp.co, with /api, or an instance name [default: the
+    /// apiEndpoint of the Omni CLI profile in use; required otherwise, unless --sandbox].
+    #[arg(long, value_name = "URL", env = "OMNI_BASE_URL")]
     pub base_url: Option<String>,
 
     /// Run against an in-process sandbox on 127.0.0.1 instead of Omni (no account needed);
@@ -63,6 +59,18 @@ pub(super) struct ApiArgs {
         value_delimiter = ','
     )]
     pub token_env: Vec<String>,
+
+    /// Take the API key (and, without --base-url, the endpoint) from this api-key profile of
+    /// Omni CLI's config (`omni config init`; the file is OMNI_CONFIG_PATH, else
+    /// OMNI_CONFIG_DIR/config.json, else ~/.config/omni-cli/config.json) [default: with no
+    /// --token-env and OMNI_API_TOKEN unset, the config's default profile].
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "OMNI_DBT_OMNI_PROFILE",
+        conflicts_with = "token_env"
+    )]
+    pub omni_profile: Option<String>,
 
     /// After Ctrl-C/SIGTERM, how long requests on the wire may finish before their rows are
     /// recorded skipped; rows waiting (for the rate limit or a retry) stop at once.

@@ -8,8 +8,10 @@ use omni_dbt_batch::{DbtOptions, Format, NameTemplate, ProfileConnection};
 use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 
 use super::api_args::ApiArgs;
+use super::completions::CompletionsArgs;
 use super::logging::LogFormat;
 use super::merge::MergeArgs;
+use super::messages::MessageFormat;
 use super::undo::UndoArgs;
 
 const AFTER_HELP: &str = "\
@@ -68,6 +70,10 @@ pub(super) enum Command {
     Merge(MergeArgs),
     /// Run the local Omni stand-in until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// Print a shell completion script on stdout (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout: `omni-dbt-batch man | man -l -`.
+    Man,
 }
 
 /// The input file and how to read it.
@@ -154,6 +160,18 @@ pub(super) struct ValidateArgs {
     /// Problems listed before the count.
     #[arg(long, default_value_t = omni_dbt_batch::DEFAULT_MAX_LISTED_PROBLEMS, env = "OMNI_DBT_MAX_PROBLEMS")]
     pub max_problems: usize,
+
+    /// How problems are printed: human (FILE:LINE: field: message, on stderr), json (one object
+    /// per problem per line on stdout) or github (workflow annotations on stdout, shown on the
+    /// lines of a pull request; give INPUT relative to the repository root).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        env = "OMNI_DBT_MESSAGE_FORMAT"
+    )]
+    pub message_format: MessageFormat,
 }
 
 /// `run INPUT` and `plan INPUT`: the same options, with the same defaults.

@@ -2,19 +2,27 @@
 
 mod api_args;
 mod args;
+mod completions;
+mod credentials;
 mod logging;
+mod manpage;
 mod merge;
+mod messages;
+mod omni_profile;
 mod plan;
 mod progress;
+#[cfg(test)]
+mod recipes;
 mod report;
 mod sandbox;
 mod signals;
+mod stdout;
 mod undo;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use omni_dbt_batch::{
     ApiKey, ExitStatus, InputSource, InvalidRows, Prune, Reporter, ResultsMode, RunConfig,
@@ -23,9 +31,8 @@ use omni_dbt_batch::{
 
 use self::api_args::ApiArgs;
 use self::args::{Cli, Command, RunArgs, ValidateArgs};
-
-/// The default variable holding the API key, as in Omni's own CLI.
-const DEFAULT_TOKEN_ENV: &str = "OMNI_API_TOKEN";
+use self::credentials::read_keys;
+use self::messages::MessageFormat;
 
 /// Runs the command line and returns the process exit code.
 pub(crate) fn main() -> ExitCode {
@@ -36,7 +43,9 @@ pub(crate) fn main() -> ExitCode {
         | Command::Plan(_)
         | Command::Validate(_)
         | Command::Undo(_)
-        | Command::Merge(_) => logging::Focus::Runner,
+        | Command::Merge(_)
+        | Command::Completions(_)
+        | Command::Man => logging::Focus::Runner,
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format, focus);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -64,6 +73,8 @@ async fn dispatch(cli: Cli) -> ExitStatus {
         Command::Undo(args) => undo::undo(*args, quiet).await,
         Command::Merge(args) => merge::merge(args, quiet),
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
+        Command::Completions(args) => completions::print(&args),
+        Command::Man => manpage::print(),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {}", describe(&error));
@@ -88,25 +99,31 @@ fn describe(error: &anyhow::Error) -> String {
 
 fn validate(args: &ValidateArgs, quiet: bool) -> Result<ExitStatus> {
     let source = InputSource::from_arg(&args.input.input);
-    let report = omni_dbt_batch::validate_input(
+    let scanned = omni_dbt_batch::validate_input(
         &source,
         args.input.format,
         &args.input.dbt.options(),
         args.input.shard,
         args.max_problems,
-    )?;
+    );
+    let report = match scanned {
+        Ok(report) => report,
+        Err(error) => return Ok(messages::refuse_input(args.message_format, &source, error)),
+    };
     if report.invalid > 0 {
-        return Ok(refuse(RunError::InvalidRows {
-            file: source.display_name(),
-            report: Box::new(report),
-        }));
+        return Ok(messages::refuse_rows(args.message_format, &source, report));
     }
     if !quiet {
-        println!(
+        let verdict = format!(
             "{} rows valid across {} connections; nothing was sent",
             report.rows,
             report.connections.len()
         );
+        // Machine formats keep stdout to their own lines.
+        match args.message_format {
+            MessageFormat::Human => println!("{verdict}"),
+            MessageFormat::Json | MessageFormat::Github => eprintln!("{verdict}"),
+        }
     }
     Ok(ExitStatus::Success)
 }
@@ -171,12 +188,7 @@ fn target(
 ) -> Result<(String, Vec<ApiKey>)> {
     Ok(match sandbox {
         Some(sandbox) => (sandbox.base_url(), sandbox.keys()),
-        None => (
-            api.base_url
-                .clone()
-                .context("--base-url (or OMNI_BASE_URL) is required without --sandbox")?,
-            read_keys(&api.token_env)?,
-        ),
+        None => credentials::resolve(api, &|name| std::env::var_os(name))?,
     })
 }
 
@@ -227,26 +239,6 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
     config.max_failures = args.max_failures;
     config.grace = args.api.grace;
     config
-}
-
-/// Reads each named variable as an API key; every one must be set and non-empty.
-fn read_keys(vars: &[String]) -> Result<Vec<ApiKey>> {
-    let vars: Vec<&str> = if vars.is_empty() {
-        vec![DEFAULT_TOKEN_ENV]
-    } else {
-        vars.iter().map(String::as_str).collect()
-    };
-    vars.into_iter()
-        .map(|var| match std::env::var(var) {
-            Ok(token) if !token.trim().is_empty() => Ok(ApiKey {
-                label: var.to_owned(),
-                token: token.trim().to_owned().into(),
-            }),
-            _ => anyhow::bail!(
-                "no API token in ${var}: set it to an Omni API key (Settings > API keys), name another variable with --token-env, or use --sandbox"
-            ),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ async fn start_for_run(args: &ApiArgs) -> Result<EmbeddedSandbox> {
     let keys = if args.token_env.is_empty() {
         None
     } else {
-        let keys = super::read_keys(&args.token_env)?;
+        let keys = super::read_keys(&args.token_env, &|name| std::env::var_os(name))?;
         for key in &keys {
             config = config.with_token(secrecy::ExposeSecret::expose_secret(&key.token));
         }

@@ -117,6 +117,30 @@ pub enum InputError {
     },
 }
 
+impl InputError {
+    /// The input line the error is about, when it has one: for a message format that places
+    /// it (an annotation on that line of a pull request).
+    ///
+    /// ```
+    /// use omni_dbt_batch::InputError;
+    /// let error = InputError::Empty { file: "envs.csv".into() };
+    /// assert_eq!(error.line(), None);
+    /// ```
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            Self::UnknownColumn { line, .. }
+            | Self::MissingColumns { line, .. }
+            | Self::DuplicateColumn { line, .. }
+            | Self::BadHeader { line, .. } => Some(*line),
+            Self::Read { line, .. } => *line,
+            Self::Dbt(error) => error.line(),
+            // Open, UnknownFormat, Empty: the whole input; a kind added later names no line
+            // until it says otherwise here.
+            _ => None,
+        }
+    }
+}
+
 fn unknown_column_hint(column: &str, suggestion: Option<&str>) -> String {
     let variable =
         format!("for a variable, name the column var:{column} (plain) or secret:{column} (secret)");

@@ -131,6 +131,23 @@ pub enum DbtError {
     },
 }
 
+impl DbtError {
+    /// The line of the profiles.yml the error is about, when it has one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            Self::NotUtf8 { line, .. }
+            | Self::Yaml { line, .. }
+            | Self::NotProfiles { line, .. }
+            | Self::UnknownProfile { line, .. }
+            | Self::NoOutputs { line, .. } => Some(*line),
+            Self::NoProfileSelected { .. }
+            | Self::BareProfile { .. }
+            | Self::ProfileTwice { .. }
+            | Self::UnknownTarget { .. } => None,
+        }
+    }
+}
+
 /// `a (line 1), b (line 9)`.
 fn list(names: &[(String, u64)]) -> String {
     if names.is_empty() {
