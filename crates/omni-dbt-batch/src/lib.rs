@@ -39,6 +39,7 @@
 #![warn(unreachable_pub)]
 
 mod config;
+mod csv_cells;
 mod error;
 mod execute;
 mod exit;
