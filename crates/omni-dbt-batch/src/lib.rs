@@ -32,7 +32,7 @@
 //! std::fs::write(&path, "connection_id,name,target_schema\n\
 //!     550e8400-e29b-41d4-a716-446655440000,dev_alice,dbt_alice\n\
 //!     550e8400-e29b-41d4-a716-446655440000,dev_alice,dbt_other\n").unwrap();
-//! let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &DbtOptions::default(), None, 10).unwrap();
+//! let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &DbtOptions::default(), None, None, 10).unwrap();
 //! assert_eq!((report.rows, report.invalid), (2, 1), "a repeated (connection, name) is invalid");
 //! ```
 
@@ -69,10 +69,12 @@ pub use plan::entry::{InputPosition, PlanEntry, PlannedAction};
 pub use preview::plan;
 pub use prune::{MaxDeletes, Prune, PruneRefused};
 pub use read::checked::ScanReport;
+pub use read::id_file::IdFileError;
 pub use read::input::{
     DbtError, DbtOptions, Format, InputError, InputSource, NameTemplate, ProfileConnection,
     RowProblem,
 };
+pub use read::map::ConnectionMap;
 pub use read::shard::{Shard, ShardError};
 pub use record::results::{LockHolder, ResultsError, ResultsMode, ResultsReader, COLUMNS};
 pub use record::{ErrorKind, RowRecord, Status};

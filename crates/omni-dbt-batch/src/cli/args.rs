@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use omni_dbt_batch::Shard;
+use omni_dbt_batch::{ConnectionMap, IdFileError};
 use omni_dbt_batch::{DbtOptions, Format, NameTemplate, ProfileConnection};
 use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 
@@ -86,6 +87,12 @@ pub(super) struct InputArgs {
     #[arg(long, value_name = "K/N", env = "OMNI_DBT_SHARD")]
     pub shard: Option<Shard>,
 
+    /// Rewrite each row's connection through FILE, a CSV with the header `from,to` of
+    /// connection ids, before validation (shards, duplicates and results see the target); a
+    /// row whose connection is not in it is invalid [default: no map].
+    #[arg(long, value_name = "FILE", env = "OMNI_DBT_MAP_CONNECTIONS")]
+    pub map_connections: Option<PathBuf>,
+
     #[command(flatten)]
     pub dbt: DbtArgs,
 }
@@ -128,6 +135,16 @@ pub(super) struct DbtArgs {
         help_heading = DBT_HEADING
     )]
     pub name_template: NameTemplate,
+}
+
+impl InputArgs {
+    /// The connection map, read now, when one is given.
+    pub(super) fn connection_map(&self) -> Result<Option<ConnectionMap>, IdFileError> {
+        self.map_connections
+            .as_deref()
+            .map(ConnectionMap::read)
+            .transpose()
+    }
 }
 
 impl DbtArgs {

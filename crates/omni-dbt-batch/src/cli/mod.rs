@@ -93,6 +93,7 @@ fn validate(args: &ValidateArgs, quiet: bool) -> Result<ExitStatus> {
         args.input.format,
         &args.input.dbt.options(),
         args.input.shard,
+        args.input.connection_map()?.as_ref(),
         args.max_problems,
     )?;
     if report.invalid > 0 {
@@ -119,9 +120,11 @@ enum Verb {
 }
 
 async fn run(args: RunArgs, quiet: bool, verb: Verb) -> Result<ExitStatus> {
+    let connection_map = args.input.connection_map()?;
     let sandbox = sandbox::start_if_asked(&args.api).await?;
     let (base_url, keys) = target(&args.api, sandbox.as_ref())?;
-    let config = run_config(&args, base_url, keys);
+    let mut config = run_config(&args, base_url, keys);
+    config.connection_map = connection_map;
     let stop = config.stop.clone();
     let writes = verb == Verb::Run && !args.dry_run;
     let progress = progress::CliReporter::new(quiet, if writes { "applying" } else { "planning" });
