@@ -43,6 +43,7 @@ mod csv_cells;
 mod error;
 mod execute;
 mod exit;
+mod export;
 mod merge;
 mod paths;
 mod plan;
@@ -62,6 +63,10 @@ pub use config::{
 };
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;
+pub use export::{
+    connections_from, export, DefaultEnvironment, ExistingOutput, ExportConfig, ExportError,
+    ExportFormat, ExportOutput, ExportSummary, FailedConnection, Unwritable, UnwritableEnvironment,
+};
 pub use merge::{merge, MergeConfig, MergeError, MergeReport, MissingRow};
 pub use plan::actions::{ActionCounts, ActionKind};
 pub use plan::diff::{Drift, Field, FieldChange, FieldValue, Note};
