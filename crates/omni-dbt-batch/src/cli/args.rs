@@ -9,6 +9,7 @@ use omni_dbt_batch::{DbtOptions, Format, NameTemplate, ProfileConnection};
 use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 
 use super::api_args::ApiArgs;
+use super::export::ExportArgs;
 use super::logging::LogFormat;
 use super::merge::MergeArgs;
 use super::undo::UndoArgs;
@@ -67,6 +68,14 @@ pub(super) enum Command {
     Undo(Box<UndoArgs>),
     /// Join the results files of an input's shards into one, in row order.
     Merge(MergeArgs),
+    /// Write every environment of some connections in the input format `run` reads: to move
+    /// them elsewhere (with --map-connections), or to keep them under review.
+    ///
+    /// Secret variables are written as `secret:NAME` = `${env:NAME}` (Omni never returns their
+    /// values); a plain value that looks like `${env:X}` as `$${env:X}`. Connections in id
+    /// order, each one's environments by name. A connection that cannot be listed (403, 404)
+    /// is named and the others written (exit 1); a 401 or Ctrl-C writes nothing.
+    Export(Box<ExportArgs>),
     /// Run the local Omni stand-in until Ctrl-C.
     Sandbox(SandboxArgs),
 }

@@ -2,6 +2,7 @@
 
 mod api_args;
 mod args;
+mod export;
 mod logging;
 mod merge;
 mod plan;
@@ -36,6 +37,7 @@ pub(crate) fn main() -> ExitCode {
         | Command::Plan(_)
         | Command::Validate(_)
         | Command::Undo(_)
+        | Command::Export(_)
         | Command::Merge(_) => logging::Focus::Runner,
     };
     logging::init(cli.verbose, cli.quiet, cli.log_format, focus);
@@ -63,6 +65,7 @@ async fn dispatch(cli: Cli) -> ExitStatus {
         Command::Validate(args) => validate(&args, quiet),
         Command::Undo(args) => undo::undo(*args, quiet).await,
         Command::Merge(args) => merge::merge(args, quiet),
+        Command::Export(args) => export::export(*args, quiet).await,
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
     };
     outcome.unwrap_or_else(|error| {

@@ -51,6 +51,7 @@ pub use summary::{ExportSummary, FailedConnection, Unwritable, UnwritableEnviron
 use self::gather::{gather, Gathered, Listing};
 use self::out::Destination;
 use self::render::{render, RenderError, Rendered};
+use crate::error::RunError;
 use crate::execute::clients::{build_clients, total_stats, ClientSettings};
 use crate::read::id_file::{IdFile, IdFileError};
 use crate::read::input::field::Field;
@@ -102,31 +103,7 @@ pub async fn export(
     reporter: Arc<dyn Reporter>,
 ) -> Result<ExportSummary, ExportError> {
     let started = Instant::now();
-    let connections: Vec<ConnectionId> = config
-        .connections
-        .iter()
-        .copied()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if connections.is_empty() {
-        return Err(ExportError::NoConnections);
-    }
-    if config.keys.is_empty() {
-        return Err(ExportError::NoKeys);
-    }
-    let format = config
-        .resolved_format()
-        .ok_or_else(|| ExportError::Output {
-            path: match &config.output {
-                crate::ExportOutput::File(path) => path.clone(),
-                crate::ExportOutput::Stdout => "-".into(),
-            },
-            reason: "its extension names no export format: name it .csv, .jsonl or .ndjson, \
-                     or pass --format csv|jsonl"
-                .to_owned(),
-        })?;
-    out::check(&config.output, config.existing_output)?;
+    let (connections, format) = prepare(&config)?;
     let clients = build_clients(&ClientSettings {
         base_url: &config.base_url,
         keys: &config.keys,
@@ -135,9 +112,9 @@ pub async fn export(
         rate: config.rate,
     })
     .map_err(|error| match error {
-        crate::RunError::Client { base_url, source } => ExportError::Client { base_url, source },
+        RunError::Client { base_url, source } => ExportError::Client { base_url, source },
         other => ExportError::Output {
-            path: "-".into(),
+            path: config.base_url.clone().into(),
             reason: other.to_string(),
         },
     })?;
@@ -181,6 +158,31 @@ pub async fn export(
         retries: stats.retries,
         rate_limited: stats.rate_limited,
     })
+}
+
+/// Everything checked before any request: the connections (each once, in id order), the keys,
+/// the output path and the format.
+fn prepare(config: &ExportConfig) -> Result<(Vec<ConnectionId>, ExportFormat), ExportError> {
+    let connections: BTreeSet<ConnectionId> = config.connections.iter().copied().collect();
+    if connections.is_empty() {
+        return Err(ExportError::NoConnections);
+    }
+    if config.keys.is_empty() {
+        return Err(ExportError::NoKeys);
+    }
+    out::check(&config.output, config.existing_output)?;
+    let format = config
+        .resolved_format()
+        .ok_or_else(|| ExportError::Output {
+            path: match &config.output {
+                ExportOutput::File(path) => path.clone(),
+                ExportOutput::Stdout => "-".into(),
+            },
+            reason: "its extension names no export format: name it .csv, .jsonl or .ndjson, or \
+                 pass --format csv|jsonl"
+                .to_owned(),
+        })?;
+    Ok((connections.into_iter().collect(), format))
 }
 
 /// Writes the gathered environments to the configured output, on a blocking thread.

@@ -103,7 +103,7 @@ impl IdFile {
                 return Err(id_file.invalid(
                     line,
                     format!(
-                        "the header of {what} names the columns `{expected}`; found `{}`",
+                        "{what} needs a header naming `{expected}`; found `{}`",
                         header.join(",")
                     ),
                 ));
@@ -228,7 +228,7 @@ mod tests {
         let error = file.err().unwrap().to_string();
         assert!(
             error.ends_with(
-                "ids.csv:1: the header of a list names the columns `from,to`; found `source,target`"
+                "ids.csv:1: a list needs a header naming `from,to`; found `source,target`"
             ),
             "{error}"
         );

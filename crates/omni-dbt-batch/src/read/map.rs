@@ -211,11 +211,7 @@ mod tests {
     #[test]
     fn a_malformed_map_names_its_line() {
         for (text, line, needle) in [
-            (
-                "source,target\n".to_owned(),
-                1,
-                "names the columns `from,to`",
-            ),
+            ("source,target\n".to_owned(), 1, "a header naming `from,to`"),
             (
                 format!("from,to\n{FROM},nope\n"),
                 2,
