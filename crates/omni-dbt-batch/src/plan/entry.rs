@@ -182,6 +182,8 @@ mod tests {
                 ActionKind::Exists,
                 ActionKind::Update,
                 ActionKind::Unchanged,
+                ActionKind::Delete,
+                ActionKind::Delete,
                 ActionKind::Fail,
                 ActionKind::Fail,
                 ActionKind::Fail,
