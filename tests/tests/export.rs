@@ -391,3 +391,22 @@ async fn a_401_writes_nothing_and_exits_3() {
     assert!(output.mentions("nothing was written"), "{}", output.all());
     assert!(!output.mentions("not-the-token"));
 }
+
+#[tokio::test]
+async fn include_default_exports_the_default_environment_too() {
+    let connection = Uuid::new_v4();
+    let sandbox = start_sandbox(sandbox_with([connection_with(connection, 1)])).await;
+    let output = cli()
+        .export_against(&sandbox)
+        .args(["--connection", &connection.to_string(), "--format", "jsonl"])
+        .env("OMNI_DBT_INCLUDE_DEFAULT", "true")
+        .run()
+        .await;
+    output.assert_code(0);
+    let names: Vec<String> = output
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["name"].to_string())
+        .collect();
+    assert_eq!(names, ["\"Production\"", "\"env_000\""], "{}", output.all());
+}

@@ -5,6 +5,8 @@
 //! field-level [`Drift`] of an update (`omni-dbt-batch plan`);
 //! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back.
 //! [`undo()`] deletes what a run created; [`merge()`] joins the results files of shards.
+//! [`export()`] writes what Omni holds in the input format, and a [`ConnectionMap`] moves an
+//! input's rows to other connections (`--map-connections`).
 //! Data flows one way through the phases, each a folder of the source:
 //!
 //! | phase | folder | what it decides |

@@ -188,3 +188,22 @@ impl ExportConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_token() {
+        let key = ApiKey {
+            label: "OMNI_API_TOKEN".into(),
+            token: "omni_s3cr3t_token".to_owned().into(),
+        };
+        let config = ExportConfig::new(Vec::new(), "https://acme.omniapp.co", vec![key]);
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("OMNI_API_TOKEN") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+    }
+}
