@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 use crate::prune::Prune;
 use crate::read::input::{DbtOptions, Format, InputSource};
+use crate::read::map::ConnectionMap;
 use crate::read::shard::Shard;
 use crate::record::results::ResultsMode;
 use crate::stop::StopHandle;
@@ -165,6 +166,8 @@ pub struct RunConfig {
     pub invalid_rows: InvalidRows,
     /// Only the rows of this shard.
     pub shard: Option<Shard>,
+    /// Where each row's connection goes (`--map-connections`), applied before validation.
+    pub connection_map: Option<ConnectionMap>,
     /// Abort when this many rows have failed.
     pub max_failures: Option<FailureThreshold>,
     /// How long in-flight rows may finish after an interrupt.
@@ -229,6 +232,7 @@ impl RunConfig {
             write_mode: WriteMode::default(),
             invalid_rows: InvalidRows::default(),
             shard: None,
+            connection_map: None,
             max_failures: None,
             grace: DEFAULT_GRACE,
             max_listed_problems: DEFAULT_MAX_LISTED_PROBLEMS,

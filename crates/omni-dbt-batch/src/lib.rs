@@ -5,6 +5,8 @@
 //! field-level [`Drift`] of an update (`omni-dbt-batch plan`);
 //! [`validate_input()`] is the offline check; [`ResultsReader`] reads a results file back.
 //! [`undo()`] deletes what a run created; [`merge()`] joins the results files of shards.
+//! [`export()`] writes what Omni holds in the input format, and a [`ConnectionMap`] moves an
+//! input's rows to other connections (`--map-connections`).
 //! Data flows one way through the phases, each a folder of the source:
 //!
 //! | phase | folder | what it decides |
@@ -32,16 +34,18 @@
 //! std::fs::write(&path, "connection_id,name,target_schema\n\
 //!     550e8400-e29b-41d4-a716-446655440000,dev_alice,dbt_alice\n\
 //!     550e8400-e29b-41d4-a716-446655440000,dev_alice,dbt_other\n").unwrap();
-//! let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &DbtOptions::default(), None, 10).unwrap();
+//! let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &DbtOptions::default(), None, None, 10).unwrap();
 //! assert_eq!((report.rows, report.invalid), (2, 1), "a repeated (connection, name) is invalid");
 //! ```
 
 #![warn(unreachable_pub)]
 
 mod config;
+mod csv_cells;
 mod error;
 mod execute;
 mod exit;
+mod export;
 mod merge;
 mod paths;
 mod plan;
@@ -61,6 +65,10 @@ pub use config::{
 };
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;
+pub use export::{
+    connections_from, export, DefaultEnvironment, ExistingOutput, ExportConfig, ExportError,
+    ExportFormat, ExportOutput, ExportSummary, FailedConnection, Unwritable, UnwritableEnvironment,
+};
 pub use merge::{merge, MergeConfig, MergeError, MergeReport, MissingRow};
 pub use plan::actions::{ActionCounts, ActionKind};
 pub use plan::diff::{Drift, Field, FieldChange, FieldValue, Note};
@@ -68,10 +76,12 @@ pub use plan::entry::{InputPosition, PlanEntry, PlannedAction};
 pub use preview::plan;
 pub use prune::{MaxDeletes, Prune, PruneRefused};
 pub use read::checked::ScanReport;
+pub use read::id_file::IdFileError;
 pub use read::input::{
     DbtError, DbtOptions, Format, InputError, InputSource, NameTemplate, ProfileConnection,
     RowProblem,
 };
+pub use read::map::ConnectionMap;
 pub use read::shard::{Shard, ShardError};
 pub use record::results::{LockHolder, ResultsError, ResultsMode, ResultsReader, COLUMNS};
 pub use record::{ErrorKind, RowRecord, Status};

@@ -17,6 +17,7 @@ use crate::plan::prune::{check_prunable, plan_prune, PruneScope};
 use crate::plan::resume::{Resume, ResumeCheck};
 use crate::read::checked::{scan, ScanReport};
 use crate::read::input::{DbtOptions, Format, InputError, InputSource};
+use crate::read::map::ConnectionMap;
 use crate::read::shard::Shard;
 use crate::read::source::InputFile;
 use crate::record::ledger::Ledger;
@@ -61,12 +62,10 @@ pub(crate) async fn run_for(
     }
 
     // 1. Validate every row; nothing is sent before this passes.
-    let input = Arc::new(InputFile::open(
-        &config.input,
-        config.format,
-        &config.dbt,
-        config.shard,
-    )?);
+    let input = Arc::new(
+        InputFile::open(&config.input, config.format, &config.dbt, config.shard)?
+            .with_map(config.connection_map.clone()),
+    );
     reporter.phase(Phase::Validating);
     let report = blocking("validating the input", Sent::Nothing, {
         let input = Arc::clone(&input);
@@ -257,7 +256,8 @@ pub(crate) async fn run_for(
 }
 
 /// Validates every row of the input offline and returns the scan; nothing is sent. `dbt` says
-/// how a dbt profiles.yml becomes rows (it is ignored for CSV and JSONL).
+/// how a dbt profiles.yml becomes rows (it is ignored for CSV and JSONL); `map`, when given,
+/// rewrites each row's connection first (a row it does not name is invalid).
 ///
 /// ```
 /// use omni_dbt_batch::{DbtOptions, InputSource, ProfileConnection};
@@ -265,14 +265,14 @@ pub(crate) async fn run_for(
 /// # let path = dir.path().join("envs.csv");
 /// std::fs::write(&path, "connection_id,name,target_schema\n550e8400-e29b-41d4-a716-446655440000,dev,dbt_dev\n").unwrap();
 /// let none = DbtOptions::default();
-/// let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &none, None, 10).unwrap();
+/// let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &none, None, None, 10).unwrap();
 /// assert_eq!((report.rows, report.invalid), (1, 0));
 ///
 /// # let path = dir.path().join("profiles.yml");
 /// std::fs::write(&path, "jaffle_shop:\n  outputs:\n    dev: {type: postgres, schema: dbt_dev}\n    ci: {type: postgres}\n").unwrap();
 /// let dbt = DbtOptions::default()
 ///     .with_profile(ProfileConnection::only("550e8400-e29b-41d4-a716-446655440000".parse().unwrap()));
-/// let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &dbt, None, 10).unwrap();
+/// let report = omni_dbt_batch::validate_input(&InputSource::Path(path), None, &dbt, None, None, 10).unwrap();
 /// assert_eq!((report.rows, report.invalid), (2, 1));
 /// assert_eq!(report.problems[0].display_with("profiles.yml").to_string(),
 ///     "profiles.yml:4: schema: is required: the schema dbt builds into, which becomes the \
@@ -283,9 +283,10 @@ pub fn validate_input(
     format: Option<Format>,
     dbt: &DbtOptions,
     shard: Option<Shard>,
+    map: Option<&ConnectionMap>,
     max_listed: usize,
 ) -> Result<ScanReport, InputError> {
-    let input = InputFile::open(source, format, dbt, shard)?;
+    let input = InputFile::open(source, format, dbt, shard)?.with_map(map.cloned());
     scan(&|| input.reader(), shard, max_listed)
 }
 

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use omni_dbt_sandbox::{RateLimit, Sandbox, SandboxConfig};
+use omni_dbt_sandbox::{RateLimit, Sandbox, SandboxConfig, SeedConnection, SeedEnvironment};
 
 use crate::gen::GenSpec;
 use crate::harness::{Context, Invocation, Outcome};
 use crate::table::BenchRow;
 
 /// Every scenario by name, in the order `all` runs them, with what it measures.
-pub const SCENARIOS: [(&str, &str); 7] = [
+pub const SCENARIOS: [(&str, &str); 8] = [
     (
         "rate",
         "one key at 6000/min (sandbox 6000/min window): requests/s vs the limit",
@@ -39,6 +39,10 @@ pub const SCENARIOS: [(&str, &str); 7] = [
         "faults",
         "10,000 rows with 5xx, 429, commit-then-fail and drops: duplicates, losses",
     ),
+    (
+        "export",
+        "export of 1,000 and 10,000 seeded environments (10 connections): peak RSS",
+    ),
 ];
 
 /// Runs one scenario by name and returns its rows of the table.
@@ -57,6 +61,7 @@ pub async fn run(name: &str, ctx: &Context) -> Result<Vec<BenchRow>> {
         "overhead" => overhead(ctx).await,
         "memory" => memory(ctx).await,
         "faults" => faults(ctx).await,
+        "export" => export(ctx).await,
         other => {
             let known: Vec<&str> = SCENARIOS.iter().map(|(n, _)| *n).collect();
             bail!("unknown scenario `{other}` (known: {})", known.join(", "))
@@ -443,4 +448,86 @@ async fn faults(ctx: &Context) -> Result<Vec<BenchRow>> {
     row.target = "0 duplicates, 0 not created".into();
     row.met = duplicates == 0 && not_created == 0;
     Ok(vec![row])
+}
+
+/// Connections the `export` scenario spreads its environments over.
+const EXPORT_CONNECTIONS: u128 = 10;
+
+/// `export`: 1,000 then 10,000 environments seeded in the sandbox, exported to CSV through the
+/// real binary. Listing streams page by page into a temporary file, so peak RSS should not
+/// follow the number of environments.
+async fn export(ctx: &Context) -> Result<Vec<BenchRow>> {
+    let small = export_run(ctx, 1_000, "export/1k").await?;
+    let mut large = export_run(ctx, 10_000, "export/10k").await?;
+    let growth = large.peak_rss_mib / small.peak_rss_mib.max(f64::EPSILON);
+    let note = format!("RSS 10k/1k = {growth:.2}x");
+    large.notes = if large.notes.is_empty() {
+        note
+    } else {
+        format!("{}; {note}", large.notes)
+    };
+    large.met = large.met && growth <= 2.0;
+    large.target = format!("{} and <= 2x 1k", large.target);
+    Ok(vec![small, large])
+}
+
+/// A connection of `count` environments, each with a plain and a secret variable.
+fn seeded_connection(index: u128, count: u64) -> SeedConnection {
+    let id = uuid::Uuid::from_u128(index + 1);
+    (0..count).fold(SeedConnection::dbt(id), |connection, i| {
+        connection.with_environment(
+            SeedEnvironment::new(format!("env_{index:02}_{i:05}"), format!("dbt_{i:05}"))
+                .with_target_database("analytics")
+                .with_variable("DBT_TARGET", "dev")
+                .with_secret_variable("DBT_API_KEY", "bench-secret"),
+        )
+    })
+}
+
+async fn export_run(ctx: &Context, environments: u64, label: &str) -> Result<BenchRow> {
+    let per_connection = environments / EXPORT_CONNECTIONS as u64;
+    let config = (0..EXPORT_CONNECTIONS).fold(
+        SandboxConfig::default().with_rate_limit(RateLimit::Unlimited),
+        |config, i| config.with_connection(seeded_connection(i, per_connection)),
+    );
+    let sandbox = sandbox(1, config).await?;
+    let file_label = label.replace('/', "-");
+    let out = ctx.dir.join(format!("{file_label}.csv"));
+    let mut args = vec![
+        "export".to_owned(),
+        "--base-url".into(),
+        sandbox.base_url(),
+        "--token-env".into(),
+        key_name(0),
+        "--rate".into(),
+        "unlimited".into(),
+        "--concurrency".into(),
+        "10".into(),
+        "--out".into(),
+        out.display().to_string(),
+        "--force".into(),
+    ];
+    for i in 0..EXPORT_CONNECTIONS {
+        args.push("--connection".into());
+        args.push(uuid::Uuid::from_u128(i + 1).to_string());
+    }
+    let call = Invocation {
+        label: file_label,
+        args,
+        env: vec![(key_name(0), key_value(0))],
+    };
+    let outcome = ctx.invoke(call, Some(&sandbox)).await?;
+    sandbox.shutdown().await;
+    let written = std::fs::read_to_string(&out)
+        .map(|text| text.lines().count().saturating_sub(1) as u64)
+        .unwrap_or(0);
+    let mut row = base_row(label, environments, &outcome);
+    if written != environments {
+        row.notes = format!("only {written} of {environments} environments written");
+    }
+    row.target = "RSS <= 150 MiB, every environment written".into();
+    row.met = row.peak_rss_mib <= RSS_LIMIT_MIB
+        && outcome.measured.status.success()
+        && written == environments;
+    Ok(row)
 }

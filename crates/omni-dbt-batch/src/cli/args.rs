@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use omni_dbt_batch::Shard;
+use omni_dbt_batch::{ConnectionMap, IdFileError};
 use omni_dbt_batch::{DbtOptions, Format, NameTemplate, ProfileConnection};
 use omni_dbt_batch::{ExistingPolicy, FailureThreshold, MaxDeletes};
 
 use super::api_args::ApiArgs;
 use super::completions::CompletionsArgs;
+use super::export::ExportArgs;
 use super::logging::LogFormat;
 use super::merge::MergeArgs;
 use super::messages::MessageFormat;
@@ -68,6 +70,14 @@ pub(super) enum Command {
     Undo(Box<UndoArgs>),
     /// Join the results files of an input's shards into one, in row order.
     Merge(MergeArgs),
+    /// Write every environment of some connections in the input format `run` reads: to move
+    /// them elsewhere (with --map-connections), or to keep them under review.
+    ///
+    /// Secret variables are written as `secret:NAME` = `${env:NAME}` (Omni never returns their
+    /// values); a plain value that looks like `${env:X}` as `$${env:X}`. Connections in id
+    /// order, each one's environments by name. A connection that cannot be listed (403, 404)
+    /// is named and the others written (exit 1); a 401 or Ctrl-C writes nothing.
+    Export(Box<ExportArgs>),
     /// Run the local Omni stand-in until Ctrl-C.
     Sandbox(SandboxArgs),
     /// Print a shell completion script on stdout (bash, zsh, fish, powershell, elvish).
@@ -91,6 +101,12 @@ pub(super) struct InputArgs {
     /// Only the rows whose connection hashes to shard K of N (1-based), e.g. 2/4.
     #[arg(long, value_name = "K/N", env = "OMNI_DBT_SHARD")]
     pub shard: Option<Shard>,
+
+    /// Rewrite each row's connection through FILE, a CSV with the header `from,to` of
+    /// connection ids, before validation (shards, duplicates and results see the target); a
+    /// row whose connection is not in it is invalid [default: no map].
+    #[arg(long, value_name = "FILE", env = "OMNI_DBT_MAP_CONNECTIONS")]
+    pub map_connections: Option<PathBuf>,
 
     #[command(flatten)]
     pub dbt: DbtArgs,
@@ -134,6 +150,16 @@ pub(super) struct DbtArgs {
         help_heading = DBT_HEADING
     )]
     pub name_template: NameTemplate,
+}
+
+impl InputArgs {
+    /// The connection map, read now, when one is given.
+    pub(super) fn connection_map(&self) -> Result<Option<ConnectionMap>, IdFileError> {
+        self.map_connections
+            .as_deref()
+            .map(ConnectionMap::read)
+            .transpose()
+    }
 }
 
 impl DbtArgs {

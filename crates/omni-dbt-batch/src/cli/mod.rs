@@ -4,6 +4,7 @@ mod api_args;
 mod args;
 mod completions;
 mod credentials;
+mod export;
 mod logging;
 mod manpage;
 mod merge;
@@ -43,6 +44,7 @@ pub(crate) fn main() -> ExitCode {
         | Command::Plan(_)
         | Command::Validate(_)
         | Command::Undo(_)
+        | Command::Export(_)
         | Command::Merge(_)
         | Command::Completions(_)
         | Command::Man => logging::Focus::Runner,
@@ -72,6 +74,7 @@ async fn dispatch(cli: Cli) -> ExitStatus {
         Command::Validate(args) => validate(&args, quiet),
         Command::Undo(args) => undo::undo(*args, quiet).await,
         Command::Merge(args) => merge::merge(args, quiet),
+        Command::Export(args) => export::export(*args, quiet).await,
         Command::Sandbox(args) => sandbox::serve(args).await.map(|()| ExitStatus::Success),
         Command::Completions(args) => completions::print(&args),
         Command::Man => manpage::print(),
@@ -104,6 +107,7 @@ fn validate(args: &ValidateArgs, quiet: bool) -> Result<ExitStatus> {
         args.input.format,
         &args.input.dbt.options(),
         args.input.shard,
+        args.input.connection_map()?.as_ref(),
         args.max_problems,
     );
     let report = match scanned {
@@ -136,9 +140,11 @@ enum Verb {
 }
 
 async fn run(args: RunArgs, quiet: bool, verb: Verb) -> Result<ExitStatus> {
+    let connection_map = args.input.connection_map()?;
     let sandbox = sandbox::start_if_asked(&args.api).await?;
     let (base_url, keys) = target(&args.api, sandbox.as_ref())?;
-    let config = run_config(&args, base_url, keys);
+    let mut config = run_config(&args, base_url, keys);
+    config.connection_map = connection_map;
     let stop = config.stop.clone();
     let writes = verb == Verb::Run && !args.dry_run;
     let progress = progress::CliReporter::new(quiet, if writes { "applying" } else { "planning" });

@@ -118,6 +118,13 @@ impl CliReporter {
         }
     }
 
+    /// Removes the bar, for a command whose library call reports no [`Summary`].
+    pub(super) fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
     /// Prints a line above the bar (or plainly when there is none).
     pub(super) fn println(&self, line: &str) {
         match &self.bar {
@@ -169,9 +176,7 @@ impl Reporter for CliReporter {
                     bar.set_position(0);
                     bar.set_message("connections");
                 } else {
-                    tracing::info!(
-                        "listing {connections} connections to find existing environments"
-                    );
+                    tracing::info!("listing {connections} connections");
                 }
             }
             Phase::Executing { rows } => {

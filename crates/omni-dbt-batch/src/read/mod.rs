@@ -6,7 +6,9 @@
 
 pub(crate) mod checked;
 pub(crate) mod duplicates;
+pub(crate) mod id_file;
 pub(crate) mod input;
+pub(crate) mod map;
 pub(crate) mod shard;
 pub(crate) mod source;
 

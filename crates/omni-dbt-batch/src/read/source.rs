@@ -8,6 +8,7 @@ use crate::read::duplicates::Duplicates;
 use crate::read::input::{
     sniff, DbtOptions, EnvLookup, Format, InputError, InputReader, InputSource,
 };
+use crate::read::map::ConnectionMap;
 use crate::read::shard::Shard;
 
 /// The input of a run or a validation. A run reads it up to three times (the scan, its
@@ -23,6 +24,8 @@ pub(crate) struct InputFile {
     shard: Option<Shard>,
     /// Where `${env:NAME}` references are looked up.
     env: EnvLookup,
+    /// Where each row's connection goes (`--map-connections`).
+    map: Option<ConnectionMap>,
     /// The scan's duplicate rows, which every later read judges by.
     duplicates: OnceLock<Arc<Duplicates>>,
     _spool: Option<tempfile::NamedTempFile>,
@@ -67,9 +70,16 @@ impl InputFile {
             dbt: dbt.clone(),
             shard,
             env: EnvLookup::process(),
+            map: None,
             duplicates: OnceLock::new(),
             _spool: spool,
         })
+    }
+
+    /// The same input, each row's connection rewritten through `map` when given.
+    pub(crate) fn with_map(mut self, map: Option<ConnectionMap>) -> Self {
+        self.map = map;
+        self
     }
 
     /// The same input with `${env:NAME}` references looked up in `env` instead of the
@@ -114,13 +124,14 @@ impl InputFile {
             path: self.path.clone(),
             source,
         })?;
-        InputReader::new(
+        Ok(InputReader::new(
             file,
             format,
             self.display.clone(),
             self.env.clone(),
             &self.dbt,
-        )
+        )?
+        .with_map(self.map.clone()))
     }
 }
 

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::io;
 
-use ::csv::{ByteRecord, ReaderBuilder, Terminator};
 use omni_dbt_core::FieldError;
 
 use super::field::{variable_column, Field};
@@ -11,6 +10,7 @@ use super::row::RawRow;
 use super::secret_ref::EnvLookup;
 use super::suggest::closest;
 use super::{Format, InputError, ReadItem, Source};
+use crate::csv_cells::LineRecords;
 
 /// What a column holds.
 #[derive(Debug)]
@@ -34,9 +34,8 @@ impl Column {
 /// Streaming CSV rows of one input.
 pub(crate) struct CsvRows {
     file: String,
-    reader: ::csv::Reader<Source>,
+    records: LineRecords<Source>,
     columns: Vec<Column>,
-    record: ByteRecord,
     row: u64,
     env: EnvLookup,
 }
@@ -44,18 +43,10 @@ pub(crate) struct CsvRows {
 impl CsvRows {
     /// Reads and checks the header.
     pub(super) fn new(source: Source, file: String, env: EnvLookup) -> Result<Self, InputError> {
-        // Only `\n` ends a record; a `\r` before it is stripped from the last field. With csv's
-        // default (either byte ends a record) a CRLF file reports every row one line early.
-        let reader = ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .terminator(Terminator::Any(b'\n'))
-            .from_reader(source);
         let mut rows = Self {
             file,
-            reader,
+            records: LineRecords::new(source),
             columns: Vec::new(),
-            record: ByteRecord::new(),
             row: 0,
             env,
         };
@@ -64,7 +55,7 @@ impl CsvRows {
             Ok(None) => return Err(InputError::Empty { file: rows.file }),
             Err(e) => return Err(e),
         };
-        rows.columns = parse_header(&rows.record, &rows.file, line)?;
+        rows.columns = parse_header(&rows.records, &rows.file, line)?;
         Ok(rows)
     }
 
@@ -79,53 +70,27 @@ impl CsvRows {
         Some(Ok(self.parse_record().finish(self.row, line, Format::Csv)))
     }
 
-    /// Reads the next non-blank record into `self.record`; returns the line it starts on.
+    /// Reads the next non-blank record; returns the line it starts on.
     fn read_next(&mut self) -> Result<Option<u64>, InputError> {
-        loop {
-            let before = self.reader.position().line();
-            let found = self
-                .reader
-                .read_byte_record(&mut self.record)
-                .map_err(|e| read_error(&self.file, e))?;
-            if !found {
-                return Ok(None);
-            }
-            if self.record.len() == 1 && matches!(self.record.get(0), Some(b"" | b"\r")) {
-                continue; // a blank CRLF line
-            }
-            // csv positions a record before the blank lines it skipped; count back from its end
-            // instead: the end line, less the newlines inside quoted fields, less the terminator.
-            // (Only a last row without a final newline after blank lines is reported early.)
-            let after = self.reader.position().line();
-            let inner = self
-                .record
-                .as_slice()
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64;
-            return Ok(Some(after.saturating_sub(inner + 1).max(before)));
-        }
+        self.records
+            .next_record()
+            .map_err(|e| read_error(&self.file, e))
     }
 
     fn parse_record(&self) -> RawRow {
         let mut raw = RawRow::default();
-        if self.record.len() != self.columns.len() {
+        if self.records.len() != self.columns.len() {
             raw.broken = true;
             raw.problems.push(FieldError::new(
                 "row",
                 format!(
                     "has {} fields but the header has {}; quote values that contain commas",
-                    self.record.len(),
+                    self.records.len(),
                     self.columns.len()
                 ),
             ));
         }
-        let last = self.record.len().saturating_sub(1);
-        for (i, (column, bytes)) in self.columns.iter().zip(self.record.iter()).enumerate() {
-            let bytes = match bytes.strip_suffix(b"\r") {
-                Some(stripped) if i == last => stripped,
-                _ => bytes,
-            };
+        for (column, bytes) in self.columns.iter().zip(self.records.cells()) {
             let Ok(text) = std::str::from_utf8(bytes) else {
                 raw.problems.push(FieldError::new(
                     column.label(),
@@ -169,7 +134,11 @@ fn read_error(file: &str, error: ::csv::Error) -> InputError {
 }
 
 /// Classifies every header cell, rejecting unknown, duplicate and missing columns.
-fn parse_header(record: &ByteRecord, file: &str, line: u64) -> Result<Vec<Column>, InputError> {
+fn parse_header(
+    record: &LineRecords<Source>,
+    file: &str,
+    line: u64,
+) -> Result<Vec<Column>, InputError> {
     let bad = |message: String| InputError::BadHeader {
         file: file.to_owned(),
         line,
@@ -177,7 +146,7 @@ fn parse_header(record: &ByteRecord, file: &str, line: u64) -> Result<Vec<Column
     };
     let mut columns = Vec::with_capacity(record.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, bytes) in record.iter().enumerate() {
+    for (i, bytes) in record.cells().enumerate() {
         let position = i + 1;
         let text = std::str::from_utf8(bytes).map_err(|_| {
             bad(format!(

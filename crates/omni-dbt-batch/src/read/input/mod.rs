@@ -51,6 +51,8 @@ pub use dbt::{DbtError, DbtOptions, NameTemplate, ProfileConnection};
 pub use error::InputError;
 pub(crate) use secret_ref::EnvLookup;
 
+use crate::read::map::ConnectionMap;
+
 /// An input file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -262,6 +264,8 @@ pub(crate) struct InputReader {
     format: Format,
     rows: Rows,
     finished: bool,
+    /// Where each row's connection goes (`--map-connections`).
+    map: Option<ConnectionMap>,
 }
 
 impl fmt::Debug for InputReader {
@@ -307,7 +311,14 @@ impl InputReader {
             format,
             rows,
             finished: false,
+            map: None,
         })
+    }
+
+    /// The same reader, each row's connection rewritten through `map` when given.
+    pub(crate) fn with_map(mut self, map: Option<ConnectionMap>) -> Self {
+        self.map = map;
+        self
     }
 
     /// The format being read.
@@ -331,7 +342,10 @@ impl Iterator for InputReader {
         if matches!(item, None | Some(Err(_))) {
             self.finished = true;
         }
-        item
+        match (&self.map, item) {
+            (Some(map), Some(Ok(row))) => Some(Ok(map.rewrite(row, self.format))),
+            (_, item) => item,
+        }
     }
 }
 

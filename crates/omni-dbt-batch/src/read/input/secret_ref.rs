@@ -14,9 +14,11 @@
 //!
 //! A reference to a variable that is not set (or not UTF-8) makes the row invalid, naming the
 //! field and the variable, never a value. Anything else is taken literally: `prefix-${env:X}`
-//! is not a reference. To send the literal text `${env:X}`, write `$${env:X}` (one leading `$`
-//! is removed).
+//! is not a reference. To send the literal text `${env:X}`, write `$${env:X}`: a value that is
+//! a reference behind more than one `$` is literal, with one leading `$` removed (so
+//! `$$${env:X}` sends `$${env:X}`). [`literal`] is the inverse, for writing values back out.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -101,28 +103,82 @@ impl fmt::Display for RefError {
 }
 
 /// Resolves `value` if it is a reference; returns it unchanged (moved, not copied) otherwise.
-pub(crate) fn resolve(value: String, env: &EnvLookup) -> Result<String, RefError> {
+pub(crate) fn resolve(mut value: String, env: &EnvLookup) -> Result<String, RefError> {
     // Fast path: most values contain no `$` at all.
     if !value.contains("${env:") {
         return Ok(value);
     }
-    let trimmed = value.trim();
-    if let Some(escaped) = trimmed.strip_prefix("$${env:") {
-        if escaped.ends_with('}') {
-            return Ok(trimmed[1..].to_owned());
+    match reference_shape(&value) {
+        None => Ok(value),
+        Some(Shape::Escaped { first_dollar }) => {
+            value.remove(first_dollar);
+            Ok(value)
         }
+        Some(Shape::Reference(name)) if !is_variable_name(name) => {
+            Err(RefError::BadName(name.to_owned()))
+        }
+        Some(Shape::Reference(name)) => env
+            .get(name)
+            .ok_or_else(|| RefError::Unset(name.to_owned())),
     }
-    let Some(name) = trimmed
-        .strip_prefix("${env:")
-        .and_then(|rest| rest.strip_suffix('}'))
-    else {
-        return Ok(value);
-    };
-    if !is_variable_name(name) {
-        return Err(RefError::BadName(name.to_owned()));
+}
+
+/// The text to write for the value `value` so that [`resolve`] reads it back as `value`: itself,
+/// or with one more `$` when it would be read as a reference (or as an escaped one).
+///
+/// ```text
+/// plain          -> plain
+/// ${env:X}       -> $${env:X}
+/// $${env:X}      -> $$${env:X}
+/// ```
+pub(crate) fn literal(value: &str) -> Cow<'_, str> {
+    if reference_shape(value).is_none() {
+        return Cow::Borrowed(value);
     }
-    env.get(name)
-        .ok_or_else(|| RefError::Unset(name.to_owned()))
+    let at = first_dollar(value);
+    Cow::Owned(format!("{}${}", &value[..at], &value[at..]))
+}
+
+/// The value that stands for environment variable `name`: `${env:NAME}`, its characters other
+/// than letters, digits and `_` replaced by `_` (and `_` put before a leading digit), since an
+/// environment variable can have no other name.
+pub(crate) fn reference(name: &str) -> String {
+    let mut variable: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !variable.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        variable.insert(0, '_');
+    }
+    format!("${{env:{variable}}}")
+}
+
+/// What a value that contains `${env:` is, read as a whole (surrounding spaces aside).
+enum Shape<'a> {
+    /// `${env:NAME}`: a reference to `NAME`.
+    Reference(&'a str),
+    /// `${env:...}` behind more than one `$`: literal, less the `$` at byte `first_dollar`.
+    Escaped { first_dollar: usize },
+}
+
+fn reference_shape(value: &str) -> Option<Shape<'_>> {
+    let trimmed = value.trim();
+    let body = trimmed.trim_start_matches('$');
+    let dollars = trimmed.len() - body.len();
+    let name = body.strip_prefix("{env:")?.strip_suffix('}')?;
+    match dollars {
+        0 => None,
+        1 => Some(Shape::Reference(name)),
+        _ => Some(Shape::Escaped {
+            first_dollar: first_dollar(value),
+        }),
+    }
+}
+
+/// Where the `$` signs of a value shaped like a reference start (the first `$`, which no space
+/// precedes but the value's leading ones).
+fn first_dollar(value: &str) -> usize {
+    value.find('$').unwrap_or(0)
 }
 
 fn is_variable_name(name: &str) -> bool {
@@ -169,6 +225,56 @@ mod tests {
             resolve("${env:}".into(), &env),
             Err(RefError::BadName(String::new()))
         );
+    }
+
+    #[test]
+    fn more_than_one_dollar_is_literal_less_one_dollar_and_keeps_its_spaces() {
+        let env = EnvLookup::from_pairs([("X", "v")]);
+        assert_eq!(resolve("$$${env:X}".into(), &env), Ok("$${env:X}".into()));
+        assert_eq!(resolve(" $${env:X} ".into(), &env), Ok(" ${env:X} ".into()));
+        assert_eq!(resolve("$${env:1A}".into(), &env), Ok("${env:1A}".into()));
+    }
+
+    #[test]
+    fn a_literal_reads_back_as_the_value() {
+        let env = EnvLookup::from_pairs([("X", "v")]);
+        for value in [
+            "plain",
+            "${env:X}",
+            "$${env:X}",
+            " ${env:X} ",
+            "${env:1A}",
+            "a${env:X}",
+            "${env:X",
+            "",
+        ] {
+            let written = literal(value);
+            assert_eq!(
+                resolve(written.to_string(), &env),
+                Ok(value.to_owned()),
+                "{value:?} as {written:?}"
+            );
+        }
+        assert_eq!(literal("${env:X}"), "$${env:X}");
+        assert_eq!(literal("plain"), "plain");
+    }
+
+    #[test]
+    fn a_reference_names_a_valid_environment_variable() {
+        assert_eq!(reference("DBT_API_KEY"), "${env:DBT_API_KEY}");
+        assert_eq!(reference("dbt-api key"), "${env:dbt_api_key}");
+        assert_eq!(reference("1PASSWORD"), "${env:_1PASSWORD}");
+        let env = EnvLookup::from_pairs([("_1PASSWORD", "s")]);
+        assert_eq!(resolve(reference("1PASSWORD"), &env), Ok("s".into()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_value_written_as_a_literal_reads_back_unchanged(
+            value in proptest::prop_oneof![" ?[$]{0,3}[{]env:[A-Z1]{0,2}[}]? ?", proptest::prelude::any::<String>()]
+        ) {
+            proptest::prop_assert_eq!(resolve(literal(&value).into_owned(), &EnvLookup::empty()), Ok(value));
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::io::Cursor;
 
+use crate::csv_cells::CsvLine;
 use crate::read::checked::{Checked, CheckedRows};
 use crate::read::input::{EnvLookup, Format, InputError, InputReader};
 use omni_dbt_core::{ConnectionId, NewEnvironment, NewVariable};
@@ -73,9 +74,10 @@ fn assert_every_item_has_a_line(data: Vec<u8>, format: Format) -> Result<(), Tes
     Ok(())
 }
 
-/// A text cell: printable, with commas, quotes, newlines and non-ASCII; never blank, never `$`.
+/// A text cell: printable, with commas, quotes, newlines, non-ASCII and what a spreadsheet
+/// would evaluate; never blank, never `$`.
 fn cell() -> impl Strategy<Value = String> {
-    "[a-zA-Z0-9_ ,\"\n'é日.-]{0,12}[a-zA-Z0-9é]"
+    "[a-zA-Z0-9_ ,\"\n'é日.=+@-]{0,12}[a-zA-Z0-9é]"
 }
 
 /// A name as the readers keep it: a cell without leading whitespace (names are trimmed).
@@ -123,18 +125,15 @@ fn write_csv(rows: &[(ConnectionId, NewEnvironment)]) -> (Vec<u8>, Vec<u64>) {
                 })
                 .unwrap_or_default()
         };
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer
-            .write_record([
-                conn.to_string(),
-                env.name.clone(),
-                env.target_schema.clone(),
-                env.owner_id.clone().unwrap_or_default(),
-                value(false),
-                value(true),
-            ])
-            .unwrap();
-        data.extend(writer.into_inner().unwrap());
+        let cells = [
+            conn.to_string(),
+            env.name.clone(),
+            env.target_schema.clone(),
+            env.owner_id.clone().unwrap_or_default(),
+            value(false),
+            value(true),
+        ];
+        data.extend(CsvLine::default().encode(cells).unwrap());
     }
     (data, starts)
 }

@@ -7,6 +7,7 @@ use omni_dbt_core::EnvironmentId;
 use serde::Serialize;
 
 use super::Format;
+use crate::csv_cells::{unguard_owned, CsvLine};
 use crate::record::{ErrorKind, RowRecord, Status};
 
 /// The columns of the results file, in order (the CSV header and the JSONL keys).
@@ -67,11 +68,34 @@ impl<'a> From<&'a RowRecord> for WrittenRecord<'a> {
 /// Why a results file cannot be YAML: it is appended to record by record.
 const NOT_A_RESULTS_FORMAT: &str = "results files are CSV or JSONL, not dbt profiles";
 
+impl WrittenRecord<'_> {
+    /// The CSV cells, in column order; an absent value is an empty cell.
+    fn cells(&self) -> [String; COLUMNS.len()] {
+        fn text<T: ToString>(value: Option<T>) -> String {
+            value.map_or_else(String::new, |value| value.to_string())
+        }
+        [
+            text(self.row),
+            text(self.line),
+            self.connection_id.to_owned(),
+            self.name.to_owned(),
+            self.status.to_string(),
+            text(self.environment_id),
+            self.attempts.to_string(),
+            text(self.http_status),
+            text(self.error_kind),
+            text(self.error),
+            self.fingerprint.to_owned(),
+        ]
+    }
+}
+
 /// Turns records into lines of one format, reusing one buffer.
 #[derive(Debug)]
 pub(crate) struct Encoder {
     format: Format,
     buf: Vec<u8>,
+    line: CsvLine,
 }
 
 impl Encoder {
@@ -80,6 +104,7 @@ impl Encoder {
         Self {
             format,
             buf: Vec::with_capacity(512),
+            line: CsvLine::default(),
         }
     }
 
@@ -93,13 +118,7 @@ impl Encoder {
                 self.buf.push(b'\n');
             }
             Format::Csv => {
-                let mut writer = csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .terminator(csv::Terminator::Any(b'\n'))
-                    .buffer_capacity(1024)
-                    .from_writer(&mut self.buf);
-                writer.serialize(&written).map_err(|e| e.to_string())?;
-                writer.flush().map_err(|e| e.to_string())?;
+                return self.line.encode(written.cells()).map_err(|e| e.to_string());
             }
             Format::DbtProfiles => return Err(NOT_A_RESULTS_FORMAT.to_owned()),
         }
@@ -152,7 +171,7 @@ fn decode_csv(bytes: &[u8]) -> Result<RowRecord, String> {
         ));
     }
     let mut fields = fields.into_iter();
-    let mut next = || fields.next().unwrap_or_default();
+    let mut next = || unguard_owned(fields.next().unwrap_or_default());
     Ok(RowRecord {
         row: parse_optional(0, next())?.unwrap_or(0),
         line: parse_optional(1, next())?.unwrap_or(0),
@@ -303,6 +322,34 @@ mod tests {
     fn a_record_without_row_or_environment_is_refused() {
         let message = decode(Format::Csv, b",,c,n,deleted,,1,,,,f\n").unwrap_err();
         assert!(message.contains("environment_id"), "{message}");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_evaluate_are_guarded_and_read_back() {
+        let record = RowRecord {
+            row: 1,
+            line: 2,
+            connection_id: "c".into(),
+            name: "=cmd|' /C calc'!A0".into(),
+            status: Status::Failed,
+            environment_id: None,
+            attempts: 1,
+            http_status: Some(400),
+            error_kind: Some(ErrorKind::Validation),
+            error: Some("-x".into()),
+            fingerprint: "f".into(),
+        };
+        let bytes = Encoder::new(Format::Csv).encode(&record).unwrap().to_vec();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            "1,2,c,'=cmd|' /C calc'!A0,failed,,1,400,validation,'-x,f\n"
+        );
+        assert_eq!(decode(Format::Csv, &bytes).unwrap(), record);
+        let json = Encoder::new(Format::Jsonl)
+            .encode(&record)
+            .unwrap()
+            .to_vec();
+        assert!(String::from_utf8(json).unwrap().contains(r#""name":"=cmd"#));
     }
 
     #[test]

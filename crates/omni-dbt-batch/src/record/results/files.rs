@@ -145,7 +145,7 @@ pub(crate) struct Replacement {
 
 impl Replacement {
     /// Starts a replacement of `target` (a temp file in the same directory).
-    pub(super) fn new(target: &Path) -> Result<Self, ResultsError> {
+    pub(crate) fn new(target: &Path) -> Result<Self, ResultsError> {
         let temp = NamedTempFile::new_in(parent_dir(target))
             .map_err(|e| ResultsError::io("create a temporary file beside", target, e))?;
         Ok(Self {
@@ -155,12 +155,12 @@ impl Replacement {
     }
 
     /// The temp file, to write the new contents into.
-    pub(super) fn file(&mut self) -> &mut File {
+    pub(crate) fn file(&mut self) -> &mut File {
         self.temp.as_file_mut()
     }
 
     /// Makes the new contents durable and puts them in place of the target in one rename.
-    pub(super) fn commit(self) -> Result<(), ResultsError> {
+    pub(crate) fn commit(self) -> Result<(), ResultsError> {
         let target = self.target;
         self.temp
             .as_file()

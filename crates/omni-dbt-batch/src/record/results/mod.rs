@@ -45,6 +45,7 @@ pub use codec::COLUMNS;
 pub(crate) use compact::FinishReport;
 pub(crate) use copy::{RecordSource, ResultsOutput};
 pub use error::ResultsError;
+pub(crate) use files::Replacement;
 pub(crate) use format::{format_of, Format};
 pub(crate) use journal::{journal_path, Intent, IntentOp};
 pub use lock::LockHolder;

@@ -49,9 +49,16 @@ pub(crate) struct ResultsWriter {
 
 impl ResultsWriter {
     /// Checks, creating nothing, that a results file can be opened at `path` as `mode` says:
-    /// its extension names a format, and a new run finds neither the file nor its journal.
+    /// it is not a directory, its extension names a format, and a new run finds neither the
+    /// file nor its journal.
     /// Lets a run refuse early and still open the file only once its plan is known to be good.
     pub(crate) fn preflight(path: &Path, mode: ResultsMode) -> Result<Format, ResultsError> {
+        // A directory "exists" too: say what it is before suggesting --resume or --force.
+        if path.is_dir() {
+            return Err(ResultsError::IsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
         let format = super::format_of(path)?;
         if mode == ResultsMode::New {
             for existing in [path.to_path_buf(), journal_path(path)] {
