@@ -70,9 +70,9 @@ pub(super) enum Command {
     Undo(Box<UndoArgs>),
     /// Join the results files of an input's shards into one, in row order.
     Merge(MergeArgs),
-    /// Write every environment of some connections in the input format `run` reads: to move
-    /// them elsewhere (with --map-connections), or to keep them under review.
+    /// Write every environment of some connections in the input format `run` reads.
     ///
+    /// To move them elsewhere (with --map-connections), or to keep them under review.
     /// Secret variables are written as `secret:NAME` = `${env:NAME}` (Omni never returns their
     /// values); a plain value that looks like `${env:X}` as `$${env:X}`. Connections in id
     /// order, each one's environments by name. A connection that cannot be listed (403, 404)
