@@ -64,58 +64,78 @@ struct Case {
     label: &'static str,
     faults: &'static str,
     connections: u64,
+    /// `--concurrency`: connections are listed this many at once.
+    concurrency: u32,
     expected: Expected,
 }
 
-/// Two rows per connection; connections are listed at once up to the default
-/// `--concurrency` (8), so the eight-connection case shows whether caps add up.
-const CASES: [Case; 8] = [
+/// The runner's default `--concurrency`.
+const DEFAULT_CONCURRENCY: u32 = 8;
+
+/// Two rows per connection. The eight- and 64-connection cases list every connection at once,
+/// so they show whether the caps of reads in flight add up.
+const CASES: [Case; 9] = [
     Case {
         label: "hostile/list-2GiB",
         faults: "get:huge-body=1:2GiB",
         connections: 2,
+        concurrency: DEFAULT_CONCURRENCY,
         expected: Expected::AllFailed,
     },
     Case {
         label: "hostile/list-2GiB-8conns",
         faults: "get:huge-body=1:2GiB",
         connections: 8,
+        concurrency: DEFAULT_CONCURRENCY,
+        expected: Expected::AllFailed,
+    },
+    Case {
+        label: "hostile/list-2GiB-64conns",
+        faults: "get:huge-body=1:2GiB",
+        connections: 64,
+        concurrency: 64,
         expected: Expected::AllFailed,
     },
     Case {
         label: "hostile/list-endless",
         faults: "get:endless-body=1",
         connections: 2,
+        concurrency: DEFAULT_CONCURRENCY,
         expected: Expected::AllFailed,
     },
     Case {
         label: "hostile/create-endless-201",
         faults: "post:endless-body=1",
         connections: 2,
+        concurrency: DEFAULT_CONCURRENCY,
         expected: Expected::CreatedOnce,
     },
     Case {
         label: "hostile/create-2GiB-201",
         faults: "post:huge-body=1:2GiB",
         connections: 2,
+        concurrency: DEFAULT_CONCURRENCY,
         expected: Expected::CreatedOnce,
     },
     Case {
         label: "hostile/502-2GiB",
         faults: "huge-502=1:2GiB",
         connections: 2,
+        concurrency: DEFAULT_CONCURRENCY,
         expected: Expected::AllFailed,
     },
     Case {
         label: "hostile/502-endless",
         faults: "endless-502=1",
         connections: 2,
+        concurrency: DEFAULT_CONCURRENCY,
         expected: Expected::AllFailed,
     },
     Case {
         label: "hostile/endless-pages",
         faults: "get:endless-pages=1",
         connections: 2,
+        concurrency: DEFAULT_CONCURRENCY,
         expected: Expected::AllFailed,
     },
 ];
@@ -141,7 +161,7 @@ async fn run_case(ctx: &Context, case: &Case) -> Result<BenchRow> {
         .with_rate_limit(RateLimit::Unlimited)
         .with_faults(case.faults.parse()?);
     let sandbox = Sandbox::start(config).await?;
-    let call = run_invocation(ctx, case.label, &input, &sandbox);
+    let call = run_invocation(ctx, case, &input, &sandbox);
     let outcome = ctx
         .invoke_until(call, Some(&sandbox), Some(HANG_LIMIT))
         .await?;
@@ -149,14 +169,14 @@ async fn run_case(ctx: &Context, case: &Case) -> Result<BenchRow> {
     Ok(judge(case, spec.rows, &outcome))
 }
 
-/// `run INPUT --base-url URL --results ... --force` with [`RUN_OPTIONS`].
+/// `run INPUT --base-url URL --results ... --force --concurrency N` with [`RUN_OPTIONS`].
 fn run_invocation(
     ctx: &Context,
-    label: &str,
+    case: &Case,
     input: &std::path::Path,
     sandbox: &Sandbox,
 ) -> Invocation {
-    let file_label = label.replace('/', "-");
+    let file_label = case.label.replace('/', "-");
     let results = ctx.dir.join(format!("{file_label}.results.csv"));
     let mut args: Vec<String> = vec![
         "run".into(),
@@ -168,6 +188,8 @@ fn run_invocation(
         "--results".into(),
         results.display().to_string(),
         "--force".into(),
+        "--concurrency".into(),
+        case.concurrency.to_string(),
     ];
     args.extend(RUN_OPTIONS.iter().map(|s| (*s).to_owned()));
     Invocation {
@@ -268,7 +290,13 @@ fn notes(case: &Case, outcome: &Outcome, ending: &Ending) -> String {
         None => "no summary written".to_owned(),
     };
     format!(
-        "`{}`; {ended}; {rows}; sandbox holds {} environments, {} duplicates; {} faults injected",
-        case.faults, ending.stored, ending.duplicates, ending.faults
+        "`{}`, {} connections, --concurrency {}; {ended}; {rows}; sandbox holds {} environments, \
+         {} duplicates; {} faults injected",
+        case.faults,
+        case.connections,
+        case.concurrency,
+        ending.stored,
+        ending.duplicates,
+        ending.faults
     )
 }
