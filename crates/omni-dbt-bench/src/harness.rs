@@ -83,6 +83,17 @@ impl Context {
     /// Runs the invocation (with `--summary-json` added for `run`), sampling the child, and
     /// snapshots `sandbox` afterwards.
     pub async fn invoke(&self, call: Invocation, sandbox: Option<&Sandbox>) -> Result<Outcome> {
+        self.invoke_until(call, sandbox, None).await
+    }
+
+    /// As [`invoke`](Self::invoke), but the runner is killed if it is still running after
+    /// `deadline` ([`Measured::killed_at_deadline`] then says so).
+    pub async fn invoke_until(
+        &self,
+        call: Invocation,
+        sandbox: Option<&Sandbox>,
+        deadline: Option<Duration>,
+    ) -> Result<Outcome> {
         let summary_path = self.dir.join(format!("{}.summary.json", call.label));
         let _ = std::fs::remove_file(&summary_path);
         let mut command = Command::new(&self.runner);
@@ -99,9 +110,10 @@ impl Context {
             .stderr(log_file);
         let ticks = self.ticks;
         let cpu_before = self_cpu(ticks);
-        let measured = tokio::task::spawn_blocking(move || run_measured(&mut command, ticks))
-            .await?
-            .with_context(|| format!("cannot run {}", self.runner.display()))?;
+        let measured =
+            tokio::task::spawn_blocking(move || run_measured(&mut command, ticks, deadline))
+                .await?
+                .with_context(|| format!("cannot run {}", self.runner.display()))?;
         let sandbox_cpu = self_cpu(ticks).saturating_sub(cpu_before);
         Ok(Outcome {
             measured,

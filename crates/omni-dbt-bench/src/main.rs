@@ -6,6 +6,7 @@
 
 mod gen;
 mod harness;
+mod hostile;
 mod measure;
 mod procfs;
 mod scenarios;

@@ -10,7 +10,7 @@ use crate::harness::{Context, Invocation, Outcome};
 use crate::table::BenchRow;
 
 /// Every scenario by name, in the order `all` runs them, with what it measures.
-pub const SCENARIOS: [(&str, &str); 8] = [
+pub const SCENARIOS: [(&str, &str); 9] = [
     (
         "rate",
         "one key at 6000/min (sandbox 6000/min window): requests/s vs the limit",
@@ -43,6 +43,10 @@ pub const SCENARIOS: [(&str, &str); 8] = [
         "export",
         "export of 1,000 and 10,000 seeded environments (10 connections): peak RSS",
     ),
+    (
+        "hostile",
+        "huge and endless bodies, 502 pages and listings: peak RSS, each run ends",
+    ),
 ];
 
 /// Runs one scenario by name and returns its rows of the table.
@@ -62,6 +66,7 @@ pub async fn run(name: &str, ctx: &Context) -> Result<Vec<BenchRow>> {
         "memory" => memory(ctx).await,
         "faults" => faults(ctx).await,
         "export" => export(ctx).await,
+        "hostile" => crate::hostile::hostile(ctx).await,
         other => {
             let known: Vec<&str> = SCENARIOS.iter().map(|(n, _)| *n).collect();
             bail!("unknown scenario `{other}` (known: {})", known.join(", "))

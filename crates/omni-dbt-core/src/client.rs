@@ -63,7 +63,8 @@ struct ReadLimits {
 /// Defaults: timeout 30 s for the whole request, connect timeout 10 s, user agent
 /// `omni-dbt/<version>`, [`RetryPolicy::default()`], [`RateLimit::default()`] (60/min); reads
 /// capped at 32 MiB per list page, 1 MiB per single-environment answer, 64 KiB of an error
-/// body, and 10,000 pages per listing.
+/// body, and 10,000 pages per listing. The caps do not add up over requests in flight: past
+/// 256 KiB, success bodies are read one at a time in the process (the others wait their turn).
 ///
 /// Names are sent and matched exactly as given: the client neither trims nor changes case, so
 /// `" dev"` and `"dev"` are two names. A caller that trims does so before both.

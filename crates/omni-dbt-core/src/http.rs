@@ -8,6 +8,7 @@ use reqwest::header::{
 };
 use reqwest::{redirect, Method, Response};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
 
 use crate::error::{ConfigError, Error, Result};
 use crate::response::{classify, redirect_error, transport_error, Answer, Redactor};
@@ -15,6 +16,18 @@ use crate::response::{classify, redirect_error, transport_error, Answer, Redacto
 /// The most of an error body read: enough for any message, and an enormous error page (a proxy's
 /// 2 GiB 502) still ends as its status.
 const ERROR_BODY_CAP: usize = 64 * 1024;
+
+/// How much of a success body any read may hold at once with others. Real answers stay below
+/// it (a page of 100 environments is some tens of KiB), so they never wait for
+/// [`LARGE_BODY_TURN`]; with 64 requests in flight the reads share at most 16 MiB.
+const SHARED_BODY_BYTES: usize = 256 * 1024;
+
+/// The turn to hold a success body past [`SHARED_BODY_BYTES`]: one read at a time in the whole
+/// process. The caps bound each read, not their sum: with every request in flight answered by
+/// an endless page, each would buffer up to its cap at once before failing (8 list pages of
+/// 32 MiB at the default concurrency, 2 GiB at 64). A read never waits for anything else while
+/// it holds the turn, and its own timeout ends it, so the others wait at most that long.
+static LARGE_BODY_TURN: Semaphore = Semaphore::const_new(1);
 
 /// A request ready to send (and re-send): everything but the credentials.
 pub(crate) struct ApiRequest {
@@ -202,7 +215,9 @@ impl HttpSender {
         if usize::try_from(announced).map_or(true, |n| n > cap.limit) {
             return Ok(Err(too_large()));
         }
-        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+        let reserved = usize::try_from(announced).map_or(0, |n| n.min(SHARED_BODY_BYTES));
+        let mut body = Vec::with_capacity(reserved);
+        let mut large_body_turn = None;
         while let Some(chunk) = response
             .chunk()
             .await
@@ -210,6 +225,10 @@ impl HttpSender {
         {
             if chunk.len() > cap.limit - body.len() {
                 return Ok(Err(too_large()));
+            }
+            if large_body_turn.is_none() && body.len() + chunk.len() > SHARED_BODY_BYTES {
+                // The semaphore is a static never closed, so acquiring cannot fail.
+                large_body_turn = Some(LARGE_BODY_TURN.acquire().await);
             }
             body.extend_from_slice(&chunk);
         }

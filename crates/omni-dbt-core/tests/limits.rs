@@ -295,3 +295,50 @@ async fn a_listing_that_ends_is_not_held_to_its_total() {
         "a stale total does not fail a listing that ended"
     );
 }
+
+#[tokio::test]
+async fn large_pages_read_at_once_take_turns_and_all_end() {
+    // Past 256 KiB a body waits for its turn to be held: the endless pages must still end at
+    // their cap, one after another, and a real page that large still be read whole.
+    const LARGE_PAGE_CAP: usize = 4 << 20;
+    let (endless_uri, _written) = endless_body_server(200).await;
+    let endless = omni_dbt_core::Client::builder()
+        .base_url(&endless_uri)
+        .token(secrecy::SecretString::from("tok-endless-turns"))
+        .rate_limit(omni_dbt_core::RateLimit::Unlimited)
+        .retry_policy(RetryPolicy::none())
+        .max_page_bytes(LARGE_PAGE_CAP)
+        .build()
+        .unwrap();
+    let server = MockServer::start().await;
+    let many: Vec<_> = (0..6000)
+        .map(|i| environment_json(ENV_ID, &format!("env-{i}")))
+        .collect();
+    assert!(serde_json::to_vec(&many).unwrap().len() > 1 << 20);
+    mount_list(&server, many).await;
+    let real = builder(&server, "tok-real-turns")
+        .max_page_bytes(LARGE_PAGE_CAP)
+        .build()
+        .unwrap();
+
+    let mut listings = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let endless = endless.clone();
+        listings.spawn(async move { endless.list_environments(&connection()).await });
+    }
+    let real_result = real.list_environments(&connection()).await;
+
+    assert_eq!(real_result.unwrap().len(), 6000);
+    let endless_results = listings.join_all().await;
+    assert_eq!(endless_results.len(), 4);
+    for result in endless_results {
+        assert!(
+            matches!(
+                result,
+                Err(Error::ResponseTooLarge { what: "a list page", limit })
+                    if limit == LARGE_PAGE_CAP as u64
+            ),
+            "{result:?}"
+        );
+    }
+}
