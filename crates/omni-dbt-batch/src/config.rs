@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use omni_dbt_core::{RateLimit, RetryPolicy};
+use omni_dbt_core::{RateLimit, RetryBudget, RetryPolicy};
 use secrecy::SecretString;
 
 use crate::prune::Prune;
@@ -153,6 +153,10 @@ pub struct RunConfig {
     pub rate: RateLimit,
     /// Retry policy for every request.
     pub retry: RetryPolicy,
+    /// Tokens of the run-wide retry budget every key's client spends from (`--retry-budget`):
+    /// a retry after a 5xx costs 5, after a timeout or broken connection 10, a success puts
+    /// one back; an empty budget fails rows fast as `exhausted`. 429s never spend from it.
+    pub retry_budget: u32,
     /// Timeout of one request.
     pub timeout: Duration,
     /// What to do with rows that already exist.
@@ -223,6 +227,7 @@ impl RunConfig {
             concurrency: DEFAULT_CONCURRENCY,
             rate: RateLimit::default(),
             retry: RetryPolicy::default(),
+            retry_budget: RetryBudget::DEFAULT_CAPACITY,
             timeout: Duration::from_secs(30),
             existing: ExistingPolicy::default(),
             prune: Prune::default(),

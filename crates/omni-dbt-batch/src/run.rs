@@ -94,6 +94,7 @@ pub(crate) async fn run_for(
         keys: &config.keys,
         timeout: config.timeout,
         retry: config.retry,
+        retry_budget: config.retry_budget,
         rate: config.rate,
     })?;
     let results_path = config.results_path();

@@ -75,6 +75,18 @@ impl RetryBudget {
         self.inner.available.load(Ordering::Relaxed)
     }
 
+    /// Whether `a` and `b` are one budget (clones of one another).
+    ///
+    /// ```
+    /// use omni_dbt_core::RetryBudget;
+    /// let budget = RetryBudget::new(20);
+    /// assert!(RetryBudget::ptr_eq(&budget, &budget.clone()));
+    /// assert!(!RetryBudget::ptr_eq(&budget, &RetryBudget::new(20)));
+    /// ```
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
     /// Pays for retrying after `error`: `Some(cost)` if it could (0 for a 429, which is free),
     /// `None` if the budget cannot pay.
     pub(crate) fn withdraw(&self, error: &Error) -> Option<u32> {

@@ -42,6 +42,12 @@ pub(super) struct ApiArgs {
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100), env = "OMNI_DBT_MAX_ATTEMPTS")]
     pub max_attempts: u32,
 
+    /// Run-wide retry budget, in tokens: a retry after a 5xx costs 5, after a timeout or a
+    /// broken connection 10, and each success puts one back; when it is spent, failing rows are
+    /// recorded `exhausted` at once instead of retried (429s never spend from it).
+    #[arg(long, value_name = "N", default_value_t = omni_dbt_core::RetryBudget::DEFAULT_CAPACITY, env = "OMNI_DBT_RETRY_BUDGET")]
+    pub retry_budget: u32,
+
     /// Timeout of one request (e.g. 30s, 500ms, 2m).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_TIMEOUT")]
     pub timeout: Duration,

@@ -205,6 +205,7 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
     config.concurrency = args.api.concurrency as usize;
     config.rate = args.api.rate;
     config.retry = args.api.retry_policy();
+    config.retry_budget = args.api.retry_budget;
     config.timeout = args.api.timeout;
     config.existing = args.existing;
     config.prune = if args.prune {

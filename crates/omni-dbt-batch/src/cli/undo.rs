@@ -123,6 +123,7 @@ fn undo_config(args: &UndoArgs, base_url: String, keys: Vec<omni_dbt_batch::ApiK
     config.concurrency = args.api.concurrency as usize;
     config.rate = args.api.rate;
     config.retry = args.api.retry_policy();
+    config.retry_budget = args.api.retry_budget;
     config.timeout = args.api.timeout;
     config.grace = args.api.grace;
     config.write_mode = if args.dry_run {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use omni_dbt_core::{Client, RateLimit, RetryPolicy, Tally};
+use omni_dbt_core::{Client, RateLimit, RetryBudget, RetryPolicy, Tally};
 
 use crate::config::ApiKey;
 use crate::error::RunError;
@@ -19,12 +19,17 @@ pub(crate) struct ClientSettings<'a> {
     pub(crate) timeout: Duration,
     /// Retry policy of every request.
     pub(crate) retry: RetryPolicy,
+    /// Tokens of the one retry budget every key's client spends from.
+    pub(crate) retry_budget: u32,
     /// Requests per key.
     pub(crate) rate: RateLimit,
 }
 
-/// A client for each key; a base URL or key the client refuses is [`RunError::Client`].
+/// A client for each key, all spending from one retry budget: a failing server stops the
+/// retries of the whole run, whichever key they use. A base URL or key the client refuses is
+/// [`RunError::Client`].
 pub(crate) fn build_clients(settings: &ClientSettings<'_>) -> Result<Vec<KeyClient>, RunError> {
+    let budget = RetryBudget::new(settings.retry_budget);
     settings
         .keys
         .iter()
@@ -34,6 +39,7 @@ pub(crate) fn build_clients(settings: &ClientSettings<'_>) -> Result<Vec<KeyClie
                 .token(key.token.clone())
                 .timeout(settings.timeout)
                 .retry_policy(settings.retry)
+                .retry_budget(budget.clone())
                 .rate_limit(settings.rate)
                 .build()
                 .map_err(|source| RunError::Client {
@@ -57,4 +63,40 @@ pub(crate) fn total_stats(clients: &[KeyClient]) -> Tally {
         sum.rate_limited += stats.rate_limited;
         sum
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn key(label: &str) -> ApiKey {
+        ApiKey {
+            label: label.into(),
+            token: SecretString::from(format!("token-of-{label}")),
+        }
+    }
+
+    #[test]
+    fn every_key_spends_from_one_budget_of_the_configured_size() {
+        let keys = [key("OMNI_KEY_1"), key("OMNI_KEY_2")];
+        let clients = build_clients(&ClientSettings {
+            base_url: "http://127.0.0.1:9",
+            keys: &keys,
+            timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+            retry_budget: 40,
+            rate: RateLimit::Unlimited,
+        })
+        .unwrap();
+        let [first, second] = &clients[..] else {
+            panic!("two clients")
+        };
+        assert_eq!(first.client.retry_budget().capacity(), 40);
+        assert!(RetryBudget::ptr_eq(
+            first.client.retry_budget(),
+            second.client.retry_budget()
+        ));
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use omni_dbt_core::{RateLimit, RetryPolicy};
+use omni_dbt_core::{RateLimit, RetryBudget, RetryPolicy};
 
 use crate::config::{ApiKey, WriteMode, DEFAULT_CONCURRENCY, DEFAULT_GRACE};
 use crate::record::results::ResultsMode;
@@ -35,6 +35,8 @@ pub struct UndoConfig {
     pub rate: RateLimit,
     /// Retry policy for every request.
     pub retry: RetryPolicy,
+    /// Tokens of the undo's retry budget, shared by every key's client (`--retry-budget`).
+    pub retry_budget: u32,
     /// Timeout of one request.
     pub timeout: Duration,
     /// Delete, or only list what would be deleted.
@@ -58,6 +60,7 @@ impl UndoConfig {
             concurrency: DEFAULT_CONCURRENCY,
             rate: RateLimit::default(),
             retry: RetryPolicy::default(),
+            retry_budget: RetryBudget::DEFAULT_CAPACITY,
             timeout: Duration::from_secs(30),
             write_mode: WriteMode::default(),
             grace: DEFAULT_GRACE,

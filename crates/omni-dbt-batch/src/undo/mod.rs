@@ -129,6 +129,7 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
         keys: &config.keys,
         timeout: config.timeout,
         retry: config.retry,
+        retry_budget: config.retry_budget,
         rate: config.rate,
     })?;
 
