@@ -8,7 +8,9 @@ mod gen;
 mod harness;
 mod measure;
 mod procfs;
+mod reconcile;
 mod scenarios;
+mod shared_key;
 mod table;
 
 use std::fs::File;
