@@ -75,8 +75,8 @@ pub use read::input::{
 pub use read::shard::{Shard, ShardError};
 pub use record::results::{LockHolder, ResultsError, ResultsMode, ResultsReader, COLUMNS};
 pub use record::{ErrorKind, RowRecord, Status};
-pub use report::{Phase, Reporter, Silent};
+pub use report::{KeyPacing, KeyWatch, Phase, Reporter, Silent};
 pub use run::{run, validate_input};
 pub use stop::{StopHandle, StopReason};
-pub use summary::{RunOutcome, Summary};
+pub use summary::{KeySummary, RunOutcome, Summary};
 pub use undo::{undo, undo_targets, UndoConfig, UndoRefused};

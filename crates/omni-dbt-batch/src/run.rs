@@ -8,7 +8,9 @@ use tokio::sync::mpsc;
 
 use crate::config::{FailureThreshold, InvalidRows, RunConfig, WriteMode};
 use crate::error::{RunError, Sent};
-use crate::execute::clients::{build_clients, total_stats, ClientSettings};
+use crate::execute::clients::{
+    build_clients, key_summaries, key_watch, total_stats, ClientSettings,
+};
 use crate::execute::feed::{FeedError, Feeder};
 use crate::execute::workers::{run_workers, PoolSettings};
 use crate::plan::deletions::DeletionPlan;
@@ -97,6 +99,7 @@ pub(crate) async fn run_for(
         retry_budget: config.retry_budget,
         rate: config.rate,
     })?;
+    reporter.keys(&key_watch(&clients));
     let results_path = config.results_path();
     let claim = match config.write_mode {
         WriteMode::Apply => Some(claim_results(
@@ -252,6 +255,7 @@ pub(crate) async fn run_for(
         dry_run: config.write_mode == WriteMode::DryRun,
         actions,
         warnings,
+        keys: key_summaries(&clients),
     };
     reporter.finished(&summary);
     Ok(summary)

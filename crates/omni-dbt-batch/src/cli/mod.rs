@@ -4,6 +4,7 @@ mod api_args;
 mod args;
 mod logging;
 mod merge;
+mod pacing_note;
 mod plan;
 mod progress;
 mod report;

@@ -156,6 +156,10 @@ impl DryRunLister {
 }
 
 impl Reporter for DryRunLister {
+    fn keys(&self, keys: &omni_dbt_batch::KeyWatch) {
+        self.progress.keys(keys);
+    }
+
     fn phase(&self, phase: Phase) {
         self.progress.phase(phase);
     }

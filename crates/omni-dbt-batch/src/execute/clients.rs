@@ -7,6 +7,8 @@ use omni_dbt_core::{Client, RateLimit, RetryBudget, RetryPolicy, Tally};
 use crate::config::ApiKey;
 use crate::error::RunError;
 use crate::execute::workers::KeyClient;
+use crate::report::KeyWatch;
+use crate::summary::KeySummary;
 
 /// How a command reaches Omni: where, with which keys, how fast, how patiently.
 #[derive(Clone, Copy, Debug)]
@@ -63,6 +65,36 @@ pub(crate) fn total_stats(clients: &[KeyClient]) -> Tally {
         sum.rate_limited += stats.rate_limited;
         sum
     })
+}
+
+/// Each key's label and limiter, for a reporter to watch.
+pub(crate) fn key_watch(clients: &[KeyClient]) -> KeyWatch {
+    KeyWatch::new(
+        clients
+            .iter()
+            .map(|key| (key.label.clone(), key.client.limiter().clone()))
+            .collect(),
+    )
+}
+
+/// What each key did, for the summary.
+pub(crate) fn key_summaries(clients: &[KeyClient]) -> Vec<KeySummary> {
+    clients
+        .iter()
+        .map(|key| {
+            let stats = key.client.stats();
+            let status = key.client.limiter().status();
+            KeySummary {
+                label: key.label.clone(),
+                requests: stats.requests,
+                retries: stats.retries,
+                rate_limited: stats.rate_limited,
+                ceiling: status.ceiling.to_string(),
+                pace_per_minute: status.pace_per_minute,
+                slowed: status.slowed,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -23,7 +23,9 @@ pub use refused::UndoRefused;
 
 use crate::config::WriteMode;
 use crate::error::{RunError, Sent};
-use crate::execute::clients::{build_clients, total_stats, ClientSettings};
+use crate::execute::clients::{
+    build_clients, key_summaries, key_watch, total_stats, ClientSettings,
+};
 use crate::execute::feed::feed_deletions;
 use crate::execute::workers::{run_workers, PoolSettings};
 use crate::paths::same_file;
@@ -132,6 +134,7 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
         retry_budget: config.retry_budget,
         rate: config.rate,
     })?;
+    reporter.keys(&key_watch(&clients));
 
     // Plan: what each connection holds now, so that an environment already gone costs no delete.
     let connections: BTreeSet<_> = created.iter().map(|c| c.deletion.connection).collect();
@@ -209,6 +212,7 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
         dry_run: config.write_mode == WriteMode::DryRun,
         actions: None,
         warnings: Vec::new(),
+        keys: key_summaries(&clients),
     };
     reporter.finished(&summary);
     Ok(summary)
