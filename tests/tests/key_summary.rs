@@ -45,7 +45,10 @@ async fn each_key_is_summarised_by_label_with_its_requests_429s_and_final_pace()
     assert_eq!(labels, ["KEY_ONE", "KEY_TWO"]);
     let sum = |field: &str| keys.iter().map(|k| k[field].as_u64().unwrap()).sum::<u64>();
     assert_eq!(sum("requests"), summary["requests"].as_u64().unwrap());
-    assert_eq!(sum("rate_limited"), summary["rate_limited"].as_u64().unwrap());
+    assert_eq!(
+        sum("rate_limited"),
+        summary["rate_limited"].as_u64().unwrap()
+    );
     assert_eq!(
         sum("requests") - sum("rate_limited"),
         scenario.snapshot().total_requests() - scenario.snapshot().rate_limited,

@@ -61,9 +61,13 @@ async fn max_failures_still_aborts_a_run_the_budget_lets_retry() {
     out.assert_code(3);
     let records = scenario.records_in_row_order(rows.len());
     let failed = records.iter().filter(|r| r.status == "failed").count();
-    assert_eq!(failed, 4, "the fourth failure aborts the run");
-    assert!(records
-        .iter()
-        .filter(|r| r.status == "skipped")
-        .all(|r| r.error_kind.as_deref() == Some("aborted")));
+    assert!(failed > 3, "{failed} failed");
+    for record in records.iter().filter(|r| r.status != "failed") {
+        assert_eq!(record.status, "skipped", "{record:?}");
+        assert_eq!(record.error_kind.as_deref(), Some("aborted"), "{record:?}");
+    }
+    assert!(
+        posts(&scenario.snapshot()) < 40 * 6,
+        "the run stopped sending before every row spent its attempts"
+    );
 }

@@ -87,6 +87,23 @@ impl RetryBudget {
         Arc::ptr_eq(&a.inner, &b.inner)
     }
 
+    /// Pays for a retry its caller decides on after `error`, such as re-sending a create that
+    /// a listing showed was not applied, at the price the client's own retries pay (5 after an
+    /// error response, 10 after a timeout or broken connection, nothing after a 429); `false`,
+    /// with nothing spent, when the budget cannot pay.
+    ///
+    /// ```
+    /// use omni_dbt_core::{Error, RetryBudget};
+    /// let budget = RetryBudget::new(7);
+    /// let lost = Error::Api { status: 500, message: "lost".into(), body: String::new() };
+    /// assert!(budget.try_withdraw(&lost));
+    /// assert!(!budget.try_withdraw(&lost), "2 left, 5 needed");
+    /// assert_eq!(budget.available(), 2);
+    /// ```
+    pub fn try_withdraw(&self, error: &Error) -> bool {
+        self.withdraw(error).is_some()
+    }
+
     /// Pays for retrying after `error`: `Some(cost)` if it could (0 for a 429, which is free),
     /// `None` if the budget cannot pay.
     pub(crate) fn withdraw(&self, error: &Error) -> Option<u32> {
