@@ -5,11 +5,14 @@
 //! `Retry-After` (as Omni), 10 ms latency:
 //!
 //! - **single owner**: one runner, `--rate` at the limit (the baseline: no 429 at all);
-//! - **4 shards**: four processes, `--shard K/4` of one input, each `--rate` at the full limit;
+//! - **4 shards**: four processes, `--shard K/4` of one input, each `--rate` at the full limit,
+//!   on an input whose connections split about evenly (300/325/300/275 rows);
+//! - **4 uneven shards**: the same on an input that splits as unevenly as connection hashing
+//!   can (400/300/275/225 rows), so that shards finish at different times;
 //! - **2x ceiling**: one runner, `--rate` twice the limit;
 //! - **unlimited**: one runner, `--rate unlimited`.
 //!
-//! The eight cases (four, in both window modes) run at the same time, each against its own
+//! The ten cases (five, in both window modes) run at the same time, each against its own
 //! sandbox: a case sends about ten requests a second, so they hardly compete for the CPU, and the
 //! whole group takes as long as its slowest case.
 
@@ -32,15 +35,20 @@ pub const WINDOW: Duration = Duration::from_secs(2);
 const ROWS: u64 = 1_200;
 /// Connections the rows spread over (the shards split them by hash).
 const CONNECTIONS: u64 = 48;
+/// The generator's seed of an input whose connections split about evenly over 4 shards...
+const EVEN_SEED: u64 = 21;
+/// ...and of one they split unevenly.
+const UNEVEN_SEED: u64 = 10;
 const TOKEN: &str = "bench-shared-key-token";
 const TOKEN_ENV: &str = "BENCH_SHARED_KEY";
 
-/// One case: how many processes share the key, and each one's `--rate`.
+/// One case: how many processes share the key, each one's `--rate`, and the input's seed.
 #[derive(Clone, Copy, Debug)]
 struct Case {
     name: &'static str,
     processes: u32,
     rate: &'static str,
+    seed: u64,
     /// Whether this is the baseline that must meet no 429 at all.
     owner: Ownership,
 }
@@ -53,45 +61,63 @@ enum Ownership {
     Shared,
 }
 
-const CASES: [Case; 4] = [
+const CASES: [Case; 5] = [
     Case {
         name: "single-owner",
         processes: 1,
         rate: "600/min",
+        seed: UNEVEN_SEED,
         owner: Ownership::Sole,
     },
     Case {
         name: "4-shards",
         processes: 4,
         rate: "600/min",
+        seed: EVEN_SEED,
+        owner: Ownership::Shared,
+    },
+    Case {
+        name: "4-uneven-shards",
+        processes: 4,
+        rate: "600/min",
+        seed: UNEVEN_SEED,
         owner: Ownership::Shared,
     },
     Case {
         name: "2x-ceiling",
         processes: 1,
         rate: "1200/min",
+        seed: UNEVEN_SEED,
         owner: Ownership::Shared,
     },
     Case {
         name: "unlimited",
         processes: 1,
         rate: "unlimited",
+        seed: UNEVEN_SEED,
         owner: Ownership::Shared,
     },
 ];
 
 /// Runs every case in both window modes at once and returns one row per case.
 pub async fn run(ctx: &Context) -> Result<Vec<BenchRow>> {
-    let spec = GenSpec {
-        rows: ROWS,
-        connections: CONNECTIONS,
-        seed: 10,
+    let input = |seed| {
+        ctx.input(GenSpec {
+            rows: ROWS,
+            connections: CONNECTIONS,
+            seed,
+        })
     };
-    let input = ctx.input(spec)?;
+    let (even, uneven) = (input(EVEN_SEED)?, input(UNEVEN_SEED)?);
     let mut cases = Vec::new();
     for window in [RateWindow::Fixed, RateWindow::Sliding] {
         for case in CASES {
-            cases.push(run_case(ctx, &input, window, case));
+            let input = if case.seed == EVEN_SEED {
+                &even
+            } else {
+                &uneven
+            };
+            cases.push(run_case(ctx, input, window, case));
         }
     }
     try_join_all(cases).await

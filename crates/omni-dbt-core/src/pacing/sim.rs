@@ -431,9 +431,11 @@ mod tests {
     }
 
     /// Four runners each at the full limit: 429s stay rare and the key is mostly used, but
-    /// the runners do not reach equal shares quickly (a slower runner loses freed slots to
-    /// faster ones), so the last one finishes alone and combined throughput falls short of
-    /// 0.92 of the limit; these bounds record where it stands.
+    /// combined throughput falls short of 0.92 of the limit. Runners that start a few
+    /// milliseconds apart measure unequal shares at their first wall, and the cubic evens them
+    /// out only over several walls (each a 429 per runner); so they finish at different times,
+    /// and the last ones alone use the key fully only once their growth finds the room the
+    /// others left. These bounds record where it stands.
     #[tokio::test(start_paused = true)]
     async fn four_runners_on_one_key_share_it_with_few_429s() {
         for window in [Window::Fixed, Window::Sliding] {
@@ -532,7 +534,11 @@ mod tests {
                             split,
                             ..Scenario::new(limit, processes, ceiling, rows)
                         };
-                        let all = runs(scenario, 6).await;
+                        let seeds = std::env::var("SIM_NSEEDS")
+                            .ok()
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(6);
+                        let all = runs(scenario, seeds).await;
                         if std::env::var("SIM_SEEDS").is_ok() {
                             let each: Vec<String> = all
                                 .iter()
