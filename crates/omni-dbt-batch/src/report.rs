@@ -64,7 +64,19 @@ pub struct KeyWatch {
     keys: Arc<[(String, KeyLimiter)]>,
 }
 
-/// One key's label and what its limiter is doing.
+/// One key's label and what its limiter is doing: an item of [`KeyWatch::statuses`].
+///
+/// ```
+/// use omni_dbt_core::KeyLimiter;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let key = omni_dbt_batch::KeyPacing {
+///     label: "OMNI_API_TOKEN".into(),
+///     status: KeyLimiter::new("60/min".parse().unwrap()).status(),
+/// };
+/// assert!(!key.status.slowed);
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeyPacing {
     /// The key's label (such as `OMNI_KEY_2`).

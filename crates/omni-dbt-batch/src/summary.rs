@@ -64,7 +64,23 @@ pub struct Summary {
 }
 
 /// What one API key did during a run, named by its label (the variable the token was read
-/// from), never by the token.
+/// from), never by the token. [`Summary::keys`] holds one per key; `--summary-json` writes them
+/// as its `keys` array.
+///
+/// ```
+/// let key = omni_dbt_batch::KeySummary {
+///     label: "OMNI_KEY_2".into(),
+///     requests: 310,
+///     retries: 4,
+///     rate_limited: 4,
+///     ceiling: "600/min".into(),
+///     pace_per_minute: Some(147.2),
+///     slowed: true,
+/// };
+/// let json = serde_json::to_value(&key).unwrap();
+/// assert_eq!(json["label"], "OMNI_KEY_2");
+/// assert_eq!(json["pace_per_minute"], 147.2);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct KeySummary {
     /// The key's label (such as `OMNI_KEY_2`).

@@ -494,7 +494,8 @@ mod tests {
 
     /// Prints the figures of every case, averaged over seeds (and the worst seed), for tuning:
     /// `cargo test -p omni-dbt-core --lib sim_report -- --ignored --nocapture`. `SIM_QUICK`
-    /// keeps to the benchmark's own limit and row count; `SIM_SEEDS` prints every seed.
+    /// keeps to the benchmark's own limit and row count; `SIM_NSEEDS=N` averages over N seeds
+    /// (6 by default); `SIM_SEEDS` prints every seed's figures.
     #[tokio::test(start_paused = true)]
     #[ignore = "a report for tuning, not a check"]
     async fn sim_report() {
