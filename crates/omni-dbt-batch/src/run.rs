@@ -198,6 +198,7 @@ pub(crate) async fn run_for(
         rows: report.rows + deletions.len(),
     });
     let (jobs_tx, jobs_rx) = mpsc::channel(config.concurrency.max(1) * 4);
+    let sizes = inventory.sizes();
     let feeder = Feeder {
         input,
         inventory,
@@ -212,7 +213,7 @@ pub(crate) async fn run_for(
         concurrency: config.concurrency,
         grace: config.grace,
     };
-    let working = run_workers(jobs_rx, &clients, Arc::clone(&ledger), settings).await;
+    let working = run_workers(jobs_rx, &clients, Arc::clone(&ledger), settings, &sizes).await;
     let resumed = feeding
         .await
         .map_err(|source| RunError::Internal {

@@ -104,6 +104,23 @@ impl RetryBudget {
         self.withdraw(error).is_some()
     }
 
+    /// Gives back what a retry after `error` cost (see [`try_withdraw`](Self::try_withdraw)),
+    /// once that retry succeeded: a server that recovers earns the budget back. Never beyond
+    /// the capacity.
+    ///
+    /// ```
+    /// use omni_dbt_core::{Error, RetryBudget};
+    /// let budget = RetryBudget::new(10);
+    /// let lost = Error::Timeout(std::time::Duration::from_secs(30));
+    /// assert!(budget.try_withdraw(&lost));
+    /// assert_eq!(budget.available(), 0);
+    /// budget.repay(&lost);
+    /// assert_eq!(budget.available(), 10);
+    /// ```
+    pub fn repay(&self, error: &Error) {
+        self.succeeded(Some(retry_cost(error)));
+    }
+
     /// Pays for retrying after `error`: `Some(cost)` if it could (0 for a 429, which is free),
     /// `None` if the budget cannot pay.
     pub(crate) fn withdraw(&self, error: &Error) -> Option<u32> {

@@ -48,6 +48,8 @@ pub(crate) struct Leftover {
     pub(crate) parked: Option<Parked>,
     /// Rows a listing showed were not applied, to send again.
     pub(crate) resend: Vec<Sending>,
+    /// Pages the task's listing read, if it listed its connection.
+    pub(crate) pages_read: Option<usize>,
 }
 
 /// Hands out tasks to the workers until every row is settled.
@@ -85,15 +87,20 @@ enum Move {
 
 impl Dispatcher {
     /// A dispatcher of the reader's `feed`, whose parked rows may be looked up `settle` after
-    /// their answer.
-    pub(crate) fn new(feed: mpsc::Receiver<Job>, settle: Duration, stop: StopHandle) -> Self {
+    /// their answer; `sizes` says how many environments each connection held when listed.
+    pub(crate) fn new(
+        feed: mpsc::Receiver<Job>,
+        settle: Duration,
+        sizes: &HashMap<ConnectionId, usize>,
+        stop: StopHandle,
+    ) -> Self {
         Self {
             feed: tokio::sync::Mutex::new(feed),
             board: Mutex::new(Board {
                 feed_done: false,
                 closed: false,
                 resend: VecDeque::new(),
-                lot: ParkingLot::new(settle),
+                lot: ParkingLot::new(settle, sizes),
                 active: HashMap::new(),
                 busy: 0,
             }),
@@ -160,6 +167,9 @@ impl Dispatcher {
             }
             if let Some(parked) = leftover.parked {
                 board.lot.park(parked);
+            }
+            if let (Some(connection), Some(pages)) = (connection, leftover.pages_read) {
+                board.lot.listed(connection, pages);
             }
             board.resend.extend(leftover.resend);
         }

@@ -16,7 +16,7 @@ use crate::execute::failure::Failure;
 use crate::execute::job::Job;
 use crate::execute::reconcile::found::look_up;
 use crate::execute::reconcile::parked::{Doubt, Parked, Sending};
-use crate::execute::reconcile::verdict::{settle, Retries, Verdict};
+use crate::execute::reconcile::verdict::{failure_record, settle, Retries, Verdict};
 use crate::execute::send::{send, Sent};
 use crate::record::ledger::{stopped_record, Ledger};
 use crate::record::results::ResultsError;
@@ -49,13 +49,14 @@ pub(crate) async fn run_workers(
     clients: &[KeyClient],
     ledger: Arc<Ledger>,
     settings: PoolSettings,
+    sizes: &HashMap<ConnectionId, usize>,
 ) -> Result<(), RunError> {
     // A server may still be finishing a request whose answer was lost: a listing looks for it
     // no sooner than the first retry would have been sent.
     let settle = clients.first().map_or(Duration::ZERO, |key| {
         key.client.retry_policy().initial_delay
     });
-    let dispatcher = Arc::new(Dispatcher::new(jobs, settle, ledger.stop().clone()));
+    let dispatcher = Arc::new(Dispatcher::new(jobs, settle, sizes, ledger.stop().clone()));
     let doomed = Arc::new(Mutex::new(HashMap::new()));
     let mut workers = tokio::task::JoinSet::new();
     for i in 0..settings.concurrency.max(1) {
@@ -119,14 +120,13 @@ impl Worker {
                     )
                 }
                 Task::Reconcile { connection, rows } => {
-                    let resend = self.reconcile(connection, rows).await?;
-                    (
-                        Some(connection),
-                        Leftover {
-                            resend,
-                            ..Leftover::default()
-                        },
-                    )
+                    let (resend, pages_read) = self.reconcile(connection, rows).await?;
+                    let leftover = Leftover {
+                        resend,
+                        pages_read,
+                        ..Leftover::default()
+                    };
+                    (Some(connection), leftover)
                 }
                 Task::Abandon { reason, rows } => {
                     self.abandon(reason, rows)?;
@@ -141,13 +141,22 @@ impl Worker {
     /// Sends one row's request and records its outcome; returns the row instead when its
     /// outcome is unknown (it is then parked, its intent kept).
     async fn handle(&self, sending: Sending) -> Result<Option<Parked>, ResultsError> {
-        let Sending { job, mut history } = sending;
         if let Some(reason) = self.ledger.stop().reason() {
-            return self
-                .ledger
-                .record(&stopped_record(&job.key, reason))
-                .map(|()| None);
+            let record = stopped_record(&sending.job.key, reason);
+            return self.ledger.record(&record).map(|()| None);
         }
+        let budget = self.key.client.retry_budget();
+        if let Some(error) = &sending.retrying {
+            if !budget.try_withdraw(error) {
+                // The listing showed the earlier send was not applied: the record settles it.
+                return self.refuse_retry(sending).map(|()| None);
+            }
+        }
+        let Sending {
+            job,
+            mut history,
+            retrying,
+        } = sending;
         if let Some(failure) = self.doomed(&job.connection) {
             let failure = Failure {
                 attempts: history.requests,
@@ -171,6 +180,9 @@ impl Worker {
         history.last_status = tally.last_status.or(history.last_status);
         let (record, applied) = match outcome {
             Ok(Sent::Done(status, id)) => {
+                if let Some(error) = &retrying {
+                    budget.repay(error);
+                }
                 let record = RowRecord {
                     environment_id: Some(id),
                     attempts: history.requests,
@@ -211,6 +223,25 @@ impl Worker {
         Ok(None)
     }
 
+    /// Records a row whose retry the run's retry budget cannot pay for, as `exhausted`.
+    fn refuse_retry(&self, sending: Sending) -> Result<(), ResultsError> {
+        let Sending {
+            job,
+            history,
+            retrying,
+        } = sending;
+        let refused = retrying.map(|source| omni_dbt_core::Error::RetryBudgetExhausted {
+            source: Box::new(source),
+        });
+        let unpaid = Sending {
+            job,
+            history,
+            retrying: None,
+        };
+        self.ledger
+            .record(&failure_record(&unpaid, refused.as_ref()))
+    }
+
     /// The record of a row cut off by a stopping run, and whether it may have been applied.
     fn cut_off(
         &self,
@@ -229,20 +260,20 @@ impl Worker {
     }
 
     /// Lists `connection` once and settles `rows` with what it shows; returns the rows to
-    /// send again (those it showed were not applied).
+    /// send again (those it showed were not applied) and the pages it read.
     async fn reconcile(
         &self,
         connection: ConnectionId,
         rows: Vec<Parked>,
-    ) -> Result<Vec<Sending>, ResultsError> {
+    ) -> Result<(Vec<Sending>, Option<usize>), ResultsError> {
         let scoped = self.key.client.scoped();
         let listing = tokio::select! {
             biased;
             found = look_up(&scoped, &connection, &rows) => Ok(found),
             cutoff = cut_off(self.ledger.stop(), self.grace, &scoped) => Err(cutoff),
         };
-        let found = match listing {
-            Ok(Ok(found)) => found,
+        let (found, pages_read) = match listing {
+            Ok(Ok(listed)) => listed,
             Ok(Err(error)) => {
                 tracing::warn!(%connection, %error, "cannot list the connection to settle {} rows whose outcome is unknown", rows.len());
                 let failure = Failure::from_error(&error, 0);
@@ -254,7 +285,7 @@ impl Worker {
                     };
                     self.record_keeping_intent(&row, &record)?;
                 }
-                return Ok(Vec::new());
+                return Ok((Vec::new(), None));
             }
             Err(cutoff) => {
                 let reason = match cutoff {
@@ -262,11 +293,10 @@ impl Worker {
                     Cutoff::GraceExpired => StopReason::Interrupted,
                 };
                 self.abandon(reason, rows)?;
-                return Ok(Vec::new());
+                return Ok((Vec::new(), None));
             }
         };
         let retries = Retries {
-            budget: self.key.client.retry_budget(),
             max_sends: self.key.client.retry_policy().max_attempts.max(1),
         };
         let mut resend = Vec::new();
@@ -283,7 +313,7 @@ impl Worker {
                 }
             }
         }
-        Ok(resend)
+        Ok((resend, Some(pages_read)))
     }
 
     /// Records parked `rows` as stopped by `reason`, keeping their intent: each may have been
@@ -346,7 +376,11 @@ fn park(
     error: Option<omni_dbt_core::Error>,
 ) -> Parked {
     Parked {
-        sending: Sending { job, history },
+        sending: Sending {
+            job,
+            history,
+            retrying: None,
+        },
         doubt,
         since: Instant::now(),
         error,

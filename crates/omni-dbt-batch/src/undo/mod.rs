@@ -181,7 +181,14 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
         concurrency: config.concurrency,
         grace: config.grace,
     };
-    let working = run_workers(jobs_rx, &clients, Arc::clone(&ledger), settings).await;
+    let working = run_workers(
+        jobs_rx,
+        &clients,
+        Arc::clone(&ledger),
+        settings,
+        &inventory.sizes(),
+    )
+    .await;
     let resumed = feeding
         .await
         .map_err(|source| RunError::Internal {

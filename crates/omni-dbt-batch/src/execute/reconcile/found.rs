@@ -57,12 +57,13 @@ impl Wanted {
 }
 
 /// Lists `connection` page by page, beginning now, until every environment `rows` ask about
-/// has been seen or the pages end (an environment is known absent only at the end).
+/// has been seen or the pages end (an environment is known absent only at the end); returns
+/// what it found and how many pages it read.
 pub(crate) async fn look_up(
     client: &Client,
     connection: &ConnectionId,
     rows: &[Parked],
-) -> Result<Found, Error> {
+) -> Result<(Found, usize), Error> {
     let mut wanted = Wanted::of(rows);
     let mut found = Found::default();
     let mut pages = client.pages(connection);
@@ -79,5 +80,8 @@ pub(crate) async fn look_up(
             }
         }
     }
-    Ok(found)
+    Ok((
+        found,
+        usize::try_from(pages.pages_read()).unwrap_or(usize::MAX),
+    ))
 }

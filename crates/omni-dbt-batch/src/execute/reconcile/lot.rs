@@ -3,9 +3,12 @@
 //! A listing of a connection costs its pages whatever the number of rows it settles, so the
 //! lot waits for as many rows as it can without holding them back for long: a connection is
 //! listed when none of its rows is under way any more and none will come (the reader is done),
-//! when [`BATCH`] of its rows are parked, or when its oldest has waited [`MAX_WAIT`]. A row is
-//! taken for a listing only once its answer is [`settle`](ParkingLot::new) old: a server may
-//! still be finishing a request whose answer was lost.
+//! when it has as many rows parked as its listing has pages (each row pays for a page, as a
+//! lookup of its own would; at most [`BATCH`]), or when its oldest has waited [`MAX_WAIT`]. So
+//! a small connection's rows are settled at once, and sent again among the run's other rows
+//! rather than all at its end (where their retries would come in one burst). A row is taken
+//! for a listing only once its answer is [`settle`](ParkingLot::new) old: a server may still
+//! be finishing a request whose answer was lost.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,8 +18,12 @@ use tokio::time::Instant;
 
 use super::parked::Parked;
 
-/// Parked rows of one connection that make a listing worth it at once.
+/// Parked rows of one connection that make a listing worth it at once, however many pages it
+/// has.
 const BATCH: usize = 50;
+
+/// Environments per page of a listing (what the client asks for).
+const PER_PAGE: usize = 100;
 
 /// The longest a row waits for its connection's other rows before it is looked up anyway.
 const MAX_WAIT: Duration = Duration::from_secs(120);
@@ -26,6 +33,8 @@ const MAX_WAIT: Duration = Duration::from_secs(120);
 pub(crate) struct ParkingLot {
     rows: HashMap<ConnectionId, Vec<Parked>>,
     settle: Duration,
+    /// Pages a listing of each connection takes, as last seen.
+    pages: HashMap<ConnectionId, usize>,
 }
 
 /// Whether a connection may still see more of its rows sent.
@@ -38,12 +47,24 @@ pub(crate) enum Activity {
 }
 
 impl ParkingLot {
-    /// An empty lot whose rows may be looked up `settle` after their answer.
-    pub(crate) fn new(settle: Duration) -> Self {
+    /// An empty lot whose rows may be looked up `settle` after their answer, knowing how many
+    /// environments each connection held when the plan listed it (`sizes`).
+    pub(crate) fn new(settle: Duration, sizes: &HashMap<ConnectionId, usize>) -> Self {
+        let pages = sizes
+            .iter()
+            .map(|(connection, size)| (*connection, size.div_ceil(PER_PAGE).max(1)))
+            .collect();
         Self {
             rows: HashMap::new(),
             settle,
+            pages,
         }
+    }
+
+    /// A listing of `connection` read `pages` pages (at least).
+    pub(crate) fn listed(&mut self, connection: ConnectionId, pages: usize) {
+        let known = self.pages.entry(connection).or_insert(pages);
+        *known = (*known).max(pages);
     }
 
     /// Parks `row` until a listing of its connection.
@@ -66,7 +87,7 @@ impl ParkingLot {
         let connection = self
             .rows
             .iter()
-            .find(|(connection, rows)| self.pays(rows, now, activity(connection)))
+            .find(|(connection, rows)| self.pays(connection, rows, now, activity(connection)))
             .map(|(connection, _)| *connection)?;
         let rows = self.rows.remove(&connection).unwrap_or_default();
         let (ready, waiting): (Vec<Parked>, Vec<Parked>) =
@@ -96,10 +117,16 @@ impl ParkingLot {
         row.since + self.settle <= now
     }
 
-    /// Whether listing a connection whose parked rows are `rows` pays at `now`: once it is
-    /// done, when all of them can be settled at once; while it is busy, for a full batch or an
-    /// old row.
-    fn pays(&self, rows: &[Parked], now: Instant, activity: Activity) -> bool {
+    /// Whether listing `connection`, whose parked rows are `rows`, pays at `now`: once it is
+    /// done, when all of them can be settled at once; while it is busy, when they pay for its
+    /// pages, or one is old.
+    fn pays(
+        &self,
+        connection: &ConnectionId,
+        rows: &[Parked],
+        now: Instant,
+        activity: Activity,
+    ) -> bool {
         let settled: Vec<&Parked> = rows.iter().filter(|r| self.settled(r, now)).collect();
         let Some(oldest) = settled.iter().map(|r| r.since).min() else {
             return false;
@@ -107,7 +134,11 @@ impl ParkingLot {
         match activity {
             Activity::Done => settled.len() == rows.len(),
             Activity::Busy => {
-                settled.len() >= BATCH || now.saturating_duration_since(oldest) >= MAX_WAIT
+                let pays_pages = self
+                    .pages
+                    .get(connection)
+                    .map_or(BATCH, |pages| (*pages).clamp(1, BATCH));
+                settled.len() >= pays_pages || now.saturating_duration_since(oldest) >= MAX_WAIT
             }
         }
     }
@@ -154,7 +185,7 @@ mod tests {
     #[test]
     fn a_connection_is_listed_once_its_rows_are_done_and_its_answers_settled() {
         let start = Instant::now();
-        let mut lot = ParkingLot::new(SETTLE);
+        let mut lot = ParkingLot::new(SETTLE, &HashMap::new());
         lot.park(parked(connection(1), 1, start));
         lot.park(parked(connection(1), 2, start));
         let later = start + SETTLE;
@@ -175,7 +206,7 @@ mod tests {
     #[test]
     fn a_done_connection_waits_until_all_its_rows_can_be_settled_by_one_listing() {
         let start = Instant::now();
-        let mut lot = ParkingLot::new(SETTLE);
+        let mut lot = ParkingLot::new(SETTLE, &HashMap::new());
         lot.park(parked(connection(1), 1, start));
         lot.park(parked(connection(1), 2, start + SETTLE));
         assert!(lot.take_ready(start + SETTLE, |_| Activity::Done).is_none());
@@ -189,7 +220,7 @@ mod tests {
     #[test]
     fn a_row_parked_after_a_listing_began_waits_for_the_next() {
         let start = Instant::now();
-        let mut lot = ParkingLot::new(SETTLE);
+        let mut lot = ParkingLot::new(SETTLE, &HashMap::new());
         for row in 0..BATCH as u64 {
             lot.park(parked(connection(1), row, start));
         }
@@ -201,9 +232,39 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_connection_is_listed_once_its_parked_rows_pay_for_its_pages() {
+        let start = Instant::now();
+        let sizes = HashMap::from([(connection(1), 250), (connection(2), 40)]);
+        let mut lot = ParkingLot::new(SETTLE, &sizes);
+        let now = start + SETTLE;
+        lot.park(parked(connection(2), 1, start));
+        assert_eq!(
+            lot.take_ready(now, |_| Activity::Busy).unwrap().1.len(),
+            1,
+            "one page"
+        );
+        lot.park(parked(connection(1), 1, start));
+        lot.park(parked(connection(1), 2, start));
+        assert!(
+            lot.take_ready(now, |_| Activity::Busy).is_none(),
+            "two rows, three pages"
+        );
+        lot.park(parked(connection(1), 3, start));
+        assert_eq!(lot.take_ready(now, |_| Activity::Busy).unwrap().1.len(), 3);
+        lot.listed(connection(1), 5);
+        for row in 0..4 {
+            lot.park(parked(connection(1), row, start));
+        }
+        assert!(
+            lot.take_ready(now, |_| Activity::Busy).is_none(),
+            "it grew to five pages"
+        );
+    }
+
+    #[test]
     fn a_busy_connection_is_listed_for_a_full_batch_or_an_old_row() {
         let start = Instant::now();
-        let mut lot = ParkingLot::new(SETTLE);
+        let mut lot = ParkingLot::new(SETTLE, &HashMap::new());
         for row in 0..BATCH as u64 - 1 {
             lot.park(parked(connection(1), row, start));
         }

@@ -24,6 +24,9 @@ pub(crate) struct Sending {
     pub(crate) job: Job,
     /// Its earlier sends, in this run.
     pub(crate) history: History,
+    /// The error of the send this one retries (a listing showed it was not applied): the retry
+    /// is paid for from the run's retry budget when it is sent, and repaid if it succeeds.
+    pub(crate) retrying: Option<Error>,
 }
 
 impl Sending {
@@ -32,6 +35,7 @@ impl Sending {
         Self {
             job,
             history: History::default(),
+            retrying: None,
         }
     }
 }

@@ -114,7 +114,15 @@ async fn settle_all(client: Client, jobs: Vec<Job>, concurrency: usize) -> Vec<R
         concurrency,
         grace: Duration::from_secs(1),
     };
-    run_workers(rx, &keys, ledger, settings).await.unwrap();
+    run_workers(
+        rx,
+        &keys,
+        ledger,
+        settings,
+        &std::collections::HashMap::new(),
+    )
+    .await
+    .unwrap();
     let mut all = records.0.lock().unwrap().clone();
     all.sort_by_key(|r| r.row);
     all
@@ -295,5 +303,25 @@ async fn a_delete_that_never_applies_is_sent_a_bounded_number_of_times_then_fail
             .environments_in(*connection.as_uuid())
             .len(),
         1
+    );
+}
+
+#[tokio::test]
+async fn a_retry_is_paid_for_when_sent_and_repaid_when_it_succeeds() {
+    // About ten lost creates, retried after one listing: paid for all at once they would need
+    // some 50 tokens; paid as each is sent and repaid when it succeeds, 25 carry them.
+    let (sandbox, connection) = sandbox("post:500=0.25", &[]).await;
+    let jobs = (1..=40)
+        .map(|row| create(connection, row, ExistenceCheck::AssumeAbsent))
+        .collect();
+    let records = settle_all(client(&sandbox, 10, 25), jobs, 1).await;
+    assert!(
+        records.iter().all(|r| r.status == Status::Created),
+        "{records:?}"
+    );
+    assert_eq!(sandbox.snapshot().duplicates_created, 0);
+    assert!(
+        sent(&sandbox, ApiMethod::Post) > 40 + 5,
+        "more retries than 25 tokens pay for at once"
     );
 }

@@ -1,7 +1,7 @@
 //! What a listing means for each parked row: settled (adopted, deleted, gone), sent again, or
 //! failed; never sent again unless the listing lacks what it would make.
 
-use omni_dbt_core::{Error, ExistenceCheck, RetryBudget};
+use omni_dbt_core::{Error, ExistenceCheck};
 
 use super::found::Found;
 use super::parked::{DeleteAnswer, Doubt, Ours, Parked, Sending};
@@ -26,24 +26,22 @@ pub(crate) enum Verdict {
     Failed(RowRecord, Applied),
 }
 
-/// What may pay for sending a row again.
+/// How many times a row may be sent.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Retries<'a> {
-    /// The run's retry budget.
-    pub(crate) budget: &'a RetryBudget,
+pub(crate) struct Retries {
     /// Sends in all a row may make (the retry policy's attempts).
     pub(crate) max_sends: u32,
 }
 
 /// The verdict on `row` from a listing that began after its request was answered.
-pub(crate) fn settle(row: Parked, found: &Found, retries: Retries<'_>) -> Verdict {
+pub(crate) fn settle(row: Parked, found: &Found, retries: Retries) -> Verdict {
     match row.doubt {
         Doubt::Delete { ours, answer } => settle_delete(row, found, retries, ours, answer),
         doubt => settle_create(row, found, retries, doubt),
     }
 }
 
-fn settle_create(row: Parked, found: &Found, retries: Retries<'_>, doubt: Doubt) -> Verdict {
+fn settle_create(row: Parked, found: &Found, retries: Retries, doubt: Doubt) -> Verdict {
     if let Some(id) = found.named(&row.sending.job.key.name) {
         let history = row.sending.history;
         return Verdict::Settled(RowRecord {
@@ -64,14 +62,14 @@ fn settle_create(row: Parked, found: &Found, retries: Retries<'_>, doubt: Doubt)
             }
             Verdict::Resend(sending)
         }
-        _ => send_again(row, retries.budget, retries.max_sends),
+        _ => send_again(row, retries.max_sends),
     }
 }
 
 fn settle_delete(
     row: Parked,
     found: &Found,
-    retries: Retries<'_>,
+    retries: Retries,
     ours: Ours,
     answer: DeleteAnswer,
 ) -> Verdict {
@@ -95,30 +93,21 @@ fn settle_delete(
     match answer {
         // Answered 404 and still listed: the address or the id is wrong, not the timing.
         DeleteAnswer::NotFound => failed(row, Applied::No),
-        DeleteAnswer::Lost => send_again(
-            row,
-            retries.budget,
-            retries.max_sends.clamp(1, MAX_DELETE_SENDS),
-        ),
+        DeleteAnswer::Lost => send_again(row, retries.max_sends.clamp(1, MAX_DELETE_SENDS)),
     }
 }
 
-/// The row sent again, if its sends and the run's retry budget allow; its failure otherwise.
-/// Either way the listing showed its request was not applied.
-fn send_again(row: Parked, budget: &RetryBudget, max_sends: u32) -> Verdict {
+/// The row to send again, if its sends allow (the run's retry budget pays when it is sent);
+/// its failure otherwise. Either way the listing showed its request was not applied.
+fn send_again(row: Parked, max_sends: u32) -> Verdict {
     if row.sending.history.unknown >= max_sends {
         return failed(row, Applied::No);
     }
-    let Parked { sending, error, .. } = row;
-    match error {
-        Some(error) if !budget.try_withdraw(&error) => {
-            let refused = Error::RetryBudgetExhausted {
-                source: Box::new(error),
-            };
-            Verdict::Failed(failure_record(&sending, Some(&refused)), Applied::No)
-        }
-        _ => Verdict::Resend(sending),
-    }
+    let Parked {
+        mut sending, error, ..
+    } = row;
+    sending.retrying = error;
+    Verdict::Resend(sending)
 }
 
 /// The row recorded `failed` with the error that left it in doubt.
@@ -126,7 +115,8 @@ fn failed(row: Parked, applied: Applied) -> Verdict {
     Verdict::Failed(failure_record(&row.sending, row.error.as_ref()), applied)
 }
 
-fn failure_record(sending: &Sending, error: Option<&Error>) -> RowRecord {
+/// The `failed` record of `sending`, with `error` (if any) as its cause.
+pub(crate) fn failure_record(sending: &Sending, error: Option<&Error>) -> RowRecord {
     let history = sending.history;
     let key = &sending.job.key;
     match error {
