@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use omni_dbt_core::{RateLimit, RetryPolicy};
+use omni_dbt_core::{RateLimit, RetryBudget, RetryPolicy};
 use secrecy::SecretString;
 
 use crate::prune::Prune;
@@ -131,6 +131,60 @@ pub enum InvalidRows {
     Skip,
 }
 
+/// How a command reaches Omni: where, with which keys, how many requests at once, how fast, how
+/// patiently, and how much of a response it reads. Shared by [`RunConfig`], `UndoConfig` and
+/// `ExportConfig`; every setting but the base URL and the keys has a default.
+///
+/// ```
+/// use omni_dbt_batch::{ApiKey, ApiSettings};
+/// let key = ApiKey { label: "OMNI_API_TOKEN".into(), token: "omni_key".to_owned().into() };
+/// let mut api = ApiSettings::new("https://acme.omniapp.co", vec![key]);
+/// api.concurrency = 4;
+/// assert_eq!(api.rate.to_string(), "60/min");
+/// assert!(!format!("{api:?}").contains("omni_key"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    /// Omni's base URL (origin, with or without `/api` or `/api/v1`, or an instance name).
+    pub base_url: String,
+    /// The API keys; each gets its own rate limiter and share of the workers.
+    pub keys: Vec<ApiKey>,
+    /// Requests in flight at once, across all keys (default 8).
+    pub concurrency: usize,
+    /// Ceiling of requests per key (default 60/min); 429s lower the pace below it.
+    pub rate: RateLimit,
+    /// Retry policy for every request (backoff, attempts, the cap on a `Retry-After`).
+    pub retry: RetryPolicy,
+    /// Tokens of the run-wide retry budget every key's client spends from (default 500): a
+    /// retry after a 5xx costs 5, after a timeout or broken connection 10, a success puts one
+    /// back; an empty budget fails rows fast as `exhausted`. 429s never spend from it.
+    pub retry_budget: u32,
+    /// Timeout of one request (default 30 s).
+    pub timeout: Duration,
+    /// The most bytes one list page may hold; `None` keeps the client's default (32 MiB).
+    pub max_page_bytes: Option<usize>,
+    /// The most pages one connection's listing may take; `None` keeps the client's default
+    /// (10,000).
+    pub max_pages: Option<u32>,
+}
+
+impl ApiSettings {
+    /// Settings for `base_url` with `keys`, every other setting at its default.
+    pub fn new(base_url: impl Into<String>, keys: Vec<ApiKey>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            keys,
+            concurrency: DEFAULT_CONCURRENCY,
+            rate: RateLimit::default(),
+            retry: RetryPolicy::default(),
+            retry_budget: RetryBudget::DEFAULT_CAPACITY,
+            timeout: Duration::from_secs(30),
+            max_page_bytes: None,
+            max_pages: None,
+        }
+    }
+}
+
 /// A run's configuration. Build one with [`RunConfig::new`] and adjust the public fields.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -144,18 +198,8 @@ pub struct RunConfig {
     pub results_path: Option<PathBuf>,
     /// What to do when the results file exists: refuse (the default), `Resume` or `Force`.
     pub results_mode: ResultsMode,
-    /// Omni's base URL (origin, with or without `/api`, or an instance name).
-    pub base_url: String,
-    /// The API keys; each gets its own rate limiter and share of the workers.
-    pub keys: Vec<ApiKey>,
-    /// Requests in flight at once, across all keys.
-    pub concurrency: usize,
-    /// Requests per minute per key.
-    pub rate: RateLimit,
-    /// Retry policy for every request.
-    pub retry: RetryPolicy,
-    /// Timeout of one request.
-    pub timeout: Duration,
+    /// How the run reaches Omni: base URL, keys, concurrency, pace, retries, limits.
+    pub api: ApiSettings,
     /// What to do with rows that already exist.
     pub existing: ExistingPolicy,
     /// Whether environments of the input's connections that no row names are deleted.
@@ -221,12 +265,7 @@ impl RunConfig {
             dbt: DbtOptions::default(),
             results_path: None,
             results_mode: ResultsMode::default(),
-            base_url: base_url.into(),
-            keys,
-            concurrency: DEFAULT_CONCURRENCY,
-            rate: RateLimit::default(),
-            retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(30),
+            api: ApiSettings::new(base_url, keys),
             existing: ExistingPolicy::default(),
             prune: Prune::default(),
             write_mode: WriteMode::default(),

@@ -60,7 +60,7 @@ mod summary;
 mod undo;
 
 pub use config::{
-    ApiKey, ExistingPolicy, FailureThreshold, InvalidRows, RunConfig, WriteMode,
+    ApiKey, ApiSettings, ExistingPolicy, FailureThreshold, InvalidRows, RunConfig, WriteMode,
     DEFAULT_CONCURRENCY, DEFAULT_GRACE, DEFAULT_MAX_LISTED_PROBLEMS,
 };
 pub use error::{RunError, Sent};
@@ -85,8 +85,8 @@ pub use read::map::ConnectionMap;
 pub use read::shard::{Shard, ShardError};
 pub use record::results::{LockHolder, ResultsError, ResultsMode, ResultsReader, COLUMNS};
 pub use record::{ErrorKind, RowRecord, Status};
-pub use report::{Phase, Reporter, Silent};
+pub use report::{KeyPacing, KeyWatch, Phase, Reporter, Silent};
 pub use run::{run, validate_input};
 pub use stop::{StopHandle, StopReason};
-pub use summary::{RunOutcome, Summary};
+pub use summary::{KeySummary, RunOutcome, Summary};
 pub use undo::{undo, undo_targets, UndoConfig, UndoRefused};

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{FailureThreshold, InvalidRows, RunConfig, WriteMode};
 use crate::error::{RunError, Sent};
-use crate::execute::clients::{build_clients, total_stats, ClientSettings};
+use crate::execute::clients::{build_clients, key_summaries, key_watch, total_stats};
 use crate::execute::feed::{FeedError, Feeder};
 use crate::execute::workers::{run_workers, PoolSettings};
 use crate::plan::deletions::DeletionPlan;
@@ -57,7 +57,7 @@ pub(crate) async fn run_for(
     purpose: Purpose,
 ) -> Result<Summary, RunError> {
     let started = Instant::now();
-    if config.keys.is_empty() {
+    if config.api.keys.is_empty() {
         return Err(RunError::NoKeys);
     }
 
@@ -88,13 +88,8 @@ pub(crate) async fn run_for(
     // The whole configuration is checked, and the results file locked, before anything is
     // created on disk, so that a corrected command is not refused by what a failed start left
     // behind. The file itself is opened only once the plan is known to be good.
-    let clients = build_clients(&ClientSettings {
-        base_url: &config.base_url,
-        keys: &config.keys,
-        timeout: config.timeout,
-        retry: config.retry,
-        rate: config.rate,
-    })?;
+    let clients = build_clients(&config.api)?;
+    reporter.keys(&key_watch(&clients));
     let results_path = config.results_path();
     let claim = match config.write_mode {
         WriteMode::Apply => Some(claim_results(
@@ -148,7 +143,7 @@ pub(crate) async fn run_for(
         Inventory::gather(
             to_list,
             &clients,
-            config.concurrency,
+            config.api.concurrency,
             &config.stop,
             reporter.as_ref(),
         )
@@ -192,7 +187,8 @@ pub(crate) async fn run_for(
     reporter.phase(Phase::Executing {
         rows: report.rows + deletions.len(),
     });
-    let (jobs_tx, jobs_rx) = mpsc::channel(config.concurrency.max(1) * 4);
+    let (jobs_tx, jobs_rx) = mpsc::channel(config.api.concurrency.max(1) * 4);
+    let sizes = inventory.sizes();
     let feeder = Feeder {
         input,
         inventory,
@@ -204,10 +200,10 @@ pub(crate) async fn run_for(
     };
     let feeding = tokio::task::spawn_blocking(move || feeder.feed(&jobs_tx));
     let settings = PoolSettings {
-        concurrency: config.concurrency,
+        concurrency: config.api.concurrency,
         grace: config.grace,
     };
-    let working = run_workers(jobs_rx, &clients, Arc::clone(&ledger), settings).await;
+    let working = run_workers(jobs_rx, &clients, Arc::clone(&ledger), settings, &sizes).await;
     let resumed = feeding
         .await
         .map_err(|source| RunError::Internal {
@@ -250,6 +246,7 @@ pub(crate) async fn run_for(
         dry_run: config.write_mode == WriteMode::DryRun,
         actions,
         warnings,
+        keys: key_summaries(&clients),
     };
     reporter.finished(&summary);
     Ok(summary)

@@ -59,6 +59,45 @@ pub struct Summary {
     /// What the run suspects went wrong beyond single rows (such as a wrong base URL).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What each API key did, in the order the keys were given.
+    pub keys: Vec<KeySummary>,
+}
+
+/// What one API key did during a run, named by its label (the variable the token was read
+/// from), never by the token. [`Summary::keys`] holds one per key; `--summary-json` writes them
+/// as its `keys` array.
+///
+/// ```
+/// let key = omni_dbt_batch::KeySummary {
+///     label: "OMNI_KEY_2".into(),
+///     requests: 310,
+///     retries: 4,
+///     rate_limited: 4,
+///     ceiling: "600/min".into(),
+///     pace_per_minute: Some(147.2),
+///     slowed: true,
+/// };
+/// let json = serde_json::to_value(&key).unwrap();
+/// assert_eq!(json["label"], "OMNI_KEY_2");
+/// assert_eq!(json["pace_per_minute"], 147.2);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeySummary {
+    /// The key's label (such as `OMNI_KEY_2`).
+    pub label: String,
+    /// HTTP requests sent with it, list pages and retries included.
+    pub requests: u64,
+    /// Requests that were retries.
+    pub retries: u64,
+    /// 429 responses it met.
+    pub rate_limited: u64,
+    /// Its ceiling (`--rate`), such as `600/min` or `unlimited`.
+    pub ceiling: String,
+    /// The pace it ended at, in requests per minute; `None` for an unlimited key that never met
+    /// a 429 (it was never paced).
+    pub pace_per_minute: Option<f64>,
+    /// Whether 429s had slowed it below its ceiling when the run ended.
+    pub slowed: bool,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -9,7 +9,9 @@ mod harness;
 mod hostile;
 mod measure;
 mod procfs;
+mod reconcile;
 mod scenarios;
+mod shared_key;
 mod table;
 
 use std::fs::File;

@@ -10,7 +10,7 @@ use crate::harness::{Context, Invocation, Outcome};
 use crate::table::BenchRow;
 
 /// Every scenario by name, in the order `all` runs them, with what it measures.
-pub const SCENARIOS: [(&str, &str); 9] = [
+pub const SCENARIOS: [(&str, &str); 11] = [
     (
         "rate",
         "one key at 6000/min (sandbox 6000/min window): requests/s vs the limit",
@@ -47,6 +47,14 @@ pub const SCENARIOS: [(&str, &str); 9] = [
         "hostile",
         "huge and endless bodies, 502 pages and listings: peak RSS, each run ends",
     ),
+    (
+        "shared-key",
+        "one key at 600/min per 2 s window (fixed and sliding), shared or misjudged: 429s, key use",
+    ),
+    (
+        "reconcile",
+        "200 creates among 2,000 environments, 10% applied then 500: requests per row",
+    ),
 ];
 
 /// Runs one scenario by name and returns its rows of the table.
@@ -67,6 +75,8 @@ pub async fn run(name: &str, ctx: &Context) -> Result<Vec<BenchRow>> {
         "faults" => faults(ctx).await,
         "export" => export(ctx).await,
         "hostile" => crate::hostile::hostile(ctx).await,
+        "shared-key" => crate::shared_key::run(ctx).await,
+        "reconcile" => crate::reconcile::run(ctx).await,
         other => {
             let known: Vec<&str> = SCENARIOS.iter().map(|(n, _)| *n).collect();
             bail!("unknown scenario `{other}` (known: {})", known.join(", "))

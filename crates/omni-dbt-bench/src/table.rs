@@ -40,6 +40,28 @@ pub struct BenchRow {
 }
 
 impl BenchRow {
+    /// A row for a scenario that produced no figures, with why.
+    pub fn missed(scenario: &str, rows: u64, why: &str) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            rows,
+            wall_s: 0.0,
+            rows_per_s: 0.0,
+            requests: 0,
+            requests_per_s: 0.0,
+            ideal: None,
+            ideal_unit: "",
+            ratio: None,
+            rate_limited: 0,
+            peak_rss_mib: 0.0,
+            runner_cpu_s: 0.0,
+            sandbox_cpu_s: 0.0,
+            target: String::new(),
+            met: false,
+            notes: why.to_owned(),
+        }
+    }
+
     /// Runner CPU milliseconds per 1,000 rows.
     pub fn runner_cpu_ms_per_1k(&self) -> f64 {
         per_thousand_ms(self.runner_cpu_s, self.rows)

@@ -75,6 +75,52 @@ impl RetryBudget {
         self.inner.available.load(Ordering::Relaxed)
     }
 
+    /// Whether `a` and `b` are one budget (clones of one another).
+    ///
+    /// ```
+    /// use omni_dbt_core::RetryBudget;
+    /// let budget = RetryBudget::new(20);
+    /// assert!(RetryBudget::ptr_eq(&budget, &budget.clone()));
+    /// assert!(!RetryBudget::ptr_eq(&budget, &RetryBudget::new(20)));
+    /// ```
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// Pays for a retry its caller decides on after `error`, such as re-sending a create that
+    /// a listing showed was not applied, at the price the client's own retries pay (5 after an
+    /// error response, 10 after a timeout or broken connection, nothing after a 429); `false`,
+    /// with nothing spent, when the budget cannot pay.
+    ///
+    /// ```
+    /// use omni_dbt_core::{Error, RetryBudget};
+    /// let budget = RetryBudget::new(7);
+    /// let lost = Error::Api { status: 500, message: "lost".into(), body: String::new() };
+    /// assert!(budget.try_withdraw(&lost));
+    /// assert!(!budget.try_withdraw(&lost), "2 left, 5 needed");
+    /// assert_eq!(budget.available(), 2);
+    /// ```
+    pub fn try_withdraw(&self, error: &Error) -> bool {
+        self.withdraw(error).is_some()
+    }
+
+    /// Gives back what a retry after `error` cost (see [`try_withdraw`](Self::try_withdraw)),
+    /// once that retry succeeded: a server that recovers earns the budget back. Never beyond
+    /// the capacity.
+    ///
+    /// ```
+    /// use omni_dbt_core::{Error, RetryBudget};
+    /// let budget = RetryBudget::new(10);
+    /// let lost = Error::Timeout(std::time::Duration::from_secs(30));
+    /// assert!(budget.try_withdraw(&lost));
+    /// assert_eq!(budget.available(), 0);
+    /// budget.repay(&lost);
+    /// assert_eq!(budget.available(), 10);
+    /// ```
+    pub fn repay(&self, error: &Error) {
+        self.succeeded(Some(retry_cost(error)));
+    }
+
     /// Pays for retrying after `error`: `Some(cost)` if it could (0 for a 429, which is free),
     /// `None` if the budget cannot pay.
     pub(crate) fn withdraw(&self, error: &Error) -> Option<u32> {

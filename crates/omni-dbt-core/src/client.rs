@@ -586,6 +586,15 @@ impl Client {
     fn on_retry(&self, error: &Error, delay: Duration) {
         self.scope.retry();
         self.shared.totals.retry();
+        if !matches!(
+            error,
+            Error::RateLimited {
+                retry_after: Some(_)
+            }
+        ) {
+            // A Retry-After already shows as the key's pause.
+            self.shared.limiter.on_backoff(delay);
+        }
         if delay >= LONG_RETRY_WAIT {
             let until = std::time::SystemTime::now()
                 .checked_add(delay)

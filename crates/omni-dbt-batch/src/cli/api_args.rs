@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use omni_dbt_batch::ApiSettings;
 use omni_dbt_core::{RateLimit, RetryPolicy};
 
 /// How to reach Omni and how to pace, retry and stop requests.
@@ -38,6 +39,12 @@ pub(super) struct ApiArgs {
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100), env = "OMNI_DBT_MAX_ATTEMPTS")]
     pub max_attempts: u32,
 
+    /// Run-wide retry budget, in tokens: a retry after a 5xx costs 5, after a timeout or a
+    /// broken connection 10, and each success puts one back; when it is spent, failing rows are
+    /// recorded `exhausted` at once instead of retried (429s never spend from it).
+    #[arg(long, value_name = "N", default_value_t = omni_dbt_core::RetryBudget::DEFAULT_CAPACITY, env = "OMNI_DBT_RETRY_BUDGET")]
+    pub retry_budget: u32,
+
     /// Timeout of one request (e.g. 30s, 500ms, 2m).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_TIMEOUT")]
     pub timeout: Duration,
@@ -49,6 +56,21 @@ pub(super) struct ApiArgs {
     /// Longest retry delay.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_BACKOFF_MAX")]
     pub backoff_max: Duration,
+
+    /// Longest wait a server's Retry-After may impose before a retry; a longer one is cut to
+    /// this (the wait is logged and shown in progress with when it ends).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_MAX_RETRY_AFTER")]
+    pub max_retry_after: Duration,
+
+    /// The most a list page may hold (e.g. 32MiB); a larger or endless page fails that
+    /// connection's listing instead of filling memory [default: 32MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_page_size, env = "OMNI_DBT_MAX_PAGE_SIZE")]
+    pub max_page_size: Option<usize>,
+
+    /// The most pages one connection's listing may take before it is refused as endless
+    /// [default: 10000, a million environments at 100 a page].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), env = "OMNI_DBT_MAX_PAGES")]
+    pub max_pages: Option<u32>,
 
     /// Environment variable holding an API key; repeat for several keys (one rate limit each)
     /// [default: OMNI_API_TOKEN].
@@ -97,11 +119,29 @@ pub(super) struct ApiArgs {
 }
 
 impl ApiArgs {
-    /// The retry policy the flags describe.
-    pub(super) fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy::default()
+    /// Sets `api` (a command's settings, already holding its base URL and keys) from the flags:
+    /// the one place every command's API options are read.
+    pub(super) fn apply(&self, api: &mut ApiSettings) {
+        api.concurrency = self.concurrency as usize;
+        api.rate = self.rate;
+        api.retry = RetryPolicy::default()
             .with_initial_delay(self.backoff_initial)
             .with_max_delay(self.backoff_max.max(self.backoff_initial))
             .with_max_attempts(self.max_attempts)
+            .with_max_retry_after(self.max_retry_after);
+        api.retry_budget = self.retry_budget;
+        api.timeout = self.timeout;
+        api.max_page_bytes = self.max_page_size;
+        api.max_pages = self.max_pages;
+    }
+}
+
+/// A size (`32MiB`, `500KB`, a number of bytes) that fits in memory's address space.
+fn parse_page_size(text: &str) -> Result<usize, String> {
+    let bytes = omni_dbt_units::parse_size(text).map_err(|e| e.to_string())?;
+    match usize::try_from(bytes) {
+        Ok(0) => Err("a page size must be more than 0 bytes".to_owned()),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(format!("{text} is more than this machine can address")),
     }
 }

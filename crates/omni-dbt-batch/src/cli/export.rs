@@ -113,10 +113,7 @@ fn export_config(
     } else {
         DefaultEnvironment::Skip
     };
-    config.concurrency = args.api.concurrency as usize;
-    config.rate = args.api.rate;
-    config.retry = args.api.retry_policy();
-    config.timeout = args.api.timeout;
+    args.api.apply(&mut config.api);
     config
 }
 

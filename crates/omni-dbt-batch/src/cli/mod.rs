@@ -10,6 +10,7 @@ mod manpage;
 mod merge;
 mod messages;
 mod omni_profile;
+mod pacing_note;
 mod plan;
 mod progress;
 #[cfg(test)]
@@ -220,10 +221,7 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
         (false, true) => ResultsMode::Force,
         (false, false) => ResultsMode::New,
     };
-    config.concurrency = args.api.concurrency as usize;
-    config.rate = args.api.rate;
-    config.retry = args.api.retry_policy();
-    config.timeout = args.api.timeout;
+    args.api.apply(&mut config.api);
     config.existing = args.existing;
     config.prune = if args.prune {
         Prune::DeleteOthers {

@@ -90,6 +90,10 @@ impl PlanReport {
 }
 
 impl Reporter for PlanReport {
+    fn keys(&self, keys: &omni_dbt_batch::KeyWatch) {
+        self.progress.keys(keys);
+    }
+
     fn phase(&self, phase: Phase) {
         self.progress.phase(phase);
     }

@@ -7,11 +7,17 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use omni_dbt_batch::Summary;
-use omni_dbt_batch::{Phase, Reporter};
+use omni_dbt_batch::{KeyWatch, Phase, Reporter};
 use omni_dbt_batch::{RowRecord, Status};
+
+use super::pacing_note::pacing_note;
 
 /// How often a progress line is logged when stderr is not a terminal.
 pub(super) const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How often the bar's message is redrawn between rows, so that a pause shows while nothing
+/// finishes.
+const BAR_REFRESH: Duration = Duration::from_secs(1);
 
 /// Counts per status, shared by the bar and the log lines.
 #[derive(Default)]
@@ -45,6 +51,8 @@ impl Counts {
 pub(super) struct CliReporter {
     counts: Arc<Counts>,
     bar: Option<ProgressBar>,
+    /// The run's keys, once known: their pacing is part of the line.
+    keys: Mutex<Option<KeyWatch>>,
     started: Mutex<Option<Instant>>,
     /// What the execute phase is called: "applying", or "planning" when nothing is written.
     executing: &'static str,
@@ -63,13 +71,49 @@ impl CliReporter {
         let reporter = Arc::new(Self {
             counts: Arc::new(Counts::default()),
             bar,
+            keys: Mutex::new(None),
             started: Mutex::new(None),
             executing,
         });
         if !quiet && reporter.bar.is_none() {
             reporter.spawn_log_lines();
         }
+        if reporter.bar.is_some() {
+            reporter.spawn_bar_refresh();
+        }
         reporter
+    }
+
+    /// What the keys' pacing adds to a line, if anything: ` · key OMNI_KEY_2 slowed to 41/min`.
+    fn pacing(&self) -> String {
+        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.as_ref()
+            .and_then(|keys| pacing_note(&keys.statuses()))
+            .map_or_else(String::new, |note| format!(" · {note}"))
+    }
+
+    /// The bar's message: counts per status, then the keys' pacing.
+    fn message(&self) -> String {
+        format!("{}{}", self.counts.line(), self.pacing())
+    }
+
+    fn spawn_bar_refresh(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(BAR_REFRESH);
+            loop {
+                ticks.tick().await;
+                let Some(me) = me.upgrade() else { return };
+                if let Some(bar) = &me.bar {
+                    if bar.is_finished() {
+                        return;
+                    }
+                    if me.counts.total.load(Ordering::Relaxed) > 0 {
+                        bar.set_message(me.message());
+                    }
+                }
+            }
+        });
     }
 
     fn spawn_log_lines(self: &Arc<Self>) {
@@ -92,12 +136,13 @@ impl CliReporter {
                     Duration::from_secs_f64((total - done.min(total)) as f64 * 60.0 / per_min)
                 });
                 tracing::info!(
-                    "progress: {done}/{total} rows ({}), {per_min:.1} rows/min, ETA {}",
+                    "progress: {done}/{total} rows ({}), {per_min:.1} rows/min, ETA {}{}",
                     counts.line(),
                     eta.map_or_else(
                         || "unknown".into(),
                         |d| omni_dbt_units::format_duration(round(d))
                     ),
+                    me.pacing(),
                 );
             }
         });
@@ -160,6 +205,10 @@ fn bar_style() -> ProgressStyle {
 }
 
 impl Reporter for CliReporter {
+    fn keys(&self, keys: &KeyWatch) {
+        *self.keys.lock().unwrap_or_else(PoisonError::into_inner) = Some(keys.clone());
+    }
+
     fn phase(&self, phase: Phase) {
         match phase {
             Phase::Validating => {
@@ -206,7 +255,7 @@ impl Reporter for CliReporter {
         }
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            bar.set_message(self.counts.line());
+            bar.set_message(self.message());
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use omni_dbt_batch::ScanReport;
 use omni_dbt_batch::Status;
-use omni_dbt_batch::{ExitStatus, RunOutcome, Summary};
+use omni_dbt_batch::{ExitStatus, KeySummary, RunOutcome, Summary};
 
 /// Prints each listed problem as `FILE:LINE: field: message` on stderr, then how many more.
 pub(super) fn print_problems(file: &str, report: &ScanReport) {
@@ -48,6 +48,9 @@ pub(super) fn print_summary(summary: &Summary) {
         summary.rate_limited,
         summary.rate_per_minute()
     );
+    for key in &summary.keys {
+        println!("  {}", key_line(key));
+    }
     if let Some(path) = &summary.results_path {
         println!("  results: {}", path.display());
     }
@@ -72,6 +75,20 @@ pub(super) fn print_summary(summary: &Summary) {
     }
 }
 
+/// One key's line of the summary: `key OMNI_KEY_2: 310 requests, 4 rate-limited (429), ended
+/// slowed to 147/min (ceiling 600/min)`.
+fn key_line(key: &KeySummary) -> String {
+    let pace = match key.pace_per_minute {
+        None => format!("never paced (ceiling {})", key.ceiling),
+        Some(pace) if key.slowed => format!("ended slowed to {pace}/min (ceiling {})", key.ceiling),
+        Some(pace) => format!("ended at {pace}/min (ceiling {})", key.ceiling),
+    };
+    format!(
+        "key {}: {} requests, {} rate-limited (429), {pace}",
+        key.label, key.requests, key.rate_limited
+    )
+}
+
 /// Writes the summary as pretty JSON, with the exit code the process ends with.
 pub(super) fn write_summary_json(path: &Path, summary: &Summary) -> Result<()> {
     let mut value = serde_json::to_value(summary).context("cannot encode the summary")?;
@@ -84,4 +101,37 @@ pub(super) fn write_summary_json(path: &Path, summary: &Summary) -> Result<()> {
     let json = serde_json::to_string_pretty(&value).context("cannot encode the summary")?;
     std::fs::write(path, json + "\n")
         .with_context(|| format!("cannot write the summary to {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(pace_per_minute: Option<f64>, slowed: bool, ceiling: &str) -> KeySummary {
+        KeySummary {
+            label: "OMNI_KEY_2".into(),
+            requests: 310,
+            retries: 4,
+            rate_limited: 4,
+            ceiling: ceiling.into(),
+            pace_per_minute,
+            slowed,
+        }
+    }
+
+    #[test]
+    fn a_key_line_names_the_key_its_counts_and_where_its_pace_ended() {
+        assert_eq!(
+            key_line(&key(Some(147.2), true, "600/min")),
+            "key OMNI_KEY_2: 310 requests, 4 rate-limited (429), ended slowed to 147.2/min \
+             (ceiling 600/min)"
+        );
+        assert_eq!(
+            key_line(&key(Some(588.0), false, "600/min")),
+            "key OMNI_KEY_2: 310 requests, 4 rate-limited (429), ended at 588/min (ceiling 600/min)"
+        );
+        assert!(
+            key_line(&key(None, false, "unlimited")).ends_with("never paced (ceiling unlimited)")
+        );
+    }
 }

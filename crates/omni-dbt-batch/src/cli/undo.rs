@@ -120,10 +120,7 @@ fn undo_config(args: &UndoArgs, base_url: String, keys: Vec<omni_dbt_batch::ApiK
         (false, true) => ResultsMode::Force,
         (false, false) => ResultsMode::New,
     };
-    config.concurrency = args.api.concurrency as usize;
-    config.rate = args.api.rate;
-    config.retry = args.api.retry_policy();
-    config.timeout = args.api.timeout;
+    args.api.apply(&mut config.api);
     config.grace = args.api.grace;
     config.write_mode = if args.dry_run {
         WriteMode::DryRun
@@ -155,6 +152,10 @@ impl DryRunLister {
 }
 
 impl Reporter for DryRunLister {
+    fn keys(&self, keys: &omni_dbt_batch::KeyWatch) {
+        self.progress.keys(keys);
+    }
+
     fn phase(&self, phase: Phase) {
         self.progress.phase(phase);
     }

@@ -38,6 +38,10 @@ pub(crate) fn error_kind(error: &Error, attempts: u32) -> ErrorKind {
         return ErrorKind::Exhausted;
     }
     match error {
+        Error::RetryBudgetExhausted { .. } => ErrorKind::Exhausted,
+        // The address is not Omni's API (a wrong base URL, a proxy's login page): nothing
+        // reached Omni, as when the connection fails.
+        Error::Redirect { .. } => ErrorKind::Network,
         Error::Invalid(_) | Error::Config(_) => ErrorKind::Validation,
         Error::RateLimited { .. } => ErrorKind::RateLimited,
         Error::Timeout(_) => ErrorKind::Timeout,
@@ -63,6 +67,10 @@ pub(crate) fn status_kind(status: u16) -> ErrorKind {
 /// the attempt count when retries gave up. Core errors never carry tokens or secret values.
 pub(crate) fn error_message(error: &Error, attempts: u32) -> String {
     match error_kind(error, attempts) {
+        ErrorKind::Exhausted if matches!(error, Error::RetryBudgetExhausted { .. }) => format!(
+            "{error} (after {attempts} attempts; raise --retry-budget, or rerun with --resume \
+             once Omni recovers)"
+        ),
         ErrorKind::Exhausted => format!("gave up after {attempts} attempts: {error}"),
         ErrorKind::Auth => format!("{error} (check the API token; the run was aborted)"),
         ErrorKind::Forbidden => {
@@ -99,6 +107,30 @@ mod tests {
         assert_eq!(error_kind(&limited, 1), ErrorKind::RateLimited);
         assert_eq!(error_kind(&limited, 4), ErrorKind::Exhausted);
         assert!(error_message(&limited, 4).starts_with("gave up after 4 attempts"));
+    }
+
+    #[test]
+    fn a_spent_retry_budget_is_exhausted_even_after_one_attempt() {
+        let spent = Error::RetryBudgetExhausted {
+            source: Box::new(api(503)),
+        };
+        assert_eq!(error_kind(&spent, 1), ErrorKind::Exhausted);
+        assert_eq!(error_kind(&spent, 3), ErrorKind::Exhausted);
+        let message = error_message(&spent, 1);
+        assert!(message.contains("--retry-budget"), "{message}");
+        assert!(message.contains("HTTP 503"), "{message}");
+    }
+
+    #[test]
+    fn a_refused_redirect_is_a_network_failure_with_its_advice() {
+        let redirect = Error::Redirect {
+            status: 301,
+            location: Some("https://login.example.com/".into()),
+            suggested_base_url: None,
+            followed: false,
+        };
+        assert_eq!(error_kind(&redirect, 1), ErrorKind::Network);
+        assert!(error_message(&redirect, 1).contains("check the base URL"));
     }
 
     #[test]

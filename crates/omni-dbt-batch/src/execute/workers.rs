@@ -1,17 +1,23 @@
-//! The execute phase: bounded workers that send each row's request and record its outcome.
+//! The execute phase: bounded workers that send each row's request, park the rows left in
+//! doubt, settle them with shared listings, and record every outcome.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use omni_dbt_core::{Client, ConnectionId, EnsureOutcome, EnvironmentId};
+use omni_dbt_core::{Client, ConnectionId, Tally};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
-use crate::error::{RunError, Sent};
-use crate::execute::cutoff::{cut_off, cut_off_record, sent_by_an_earlier_run, Applied};
-use crate::execute::delete::delete_environment;
+use crate::error::{RunError, Sent as SentSoFar};
+use crate::execute::cutoff::{cut_off, cut_off_record, sent_by_an_earlier_run, Applied, Cutoff};
+use crate::execute::dispatch::{Dispatcher, Leftover, Task};
 use crate::execute::failure::Failure;
-use crate::execute::job::{Job, Work};
+use crate::execute::job::Job;
+use crate::execute::reconcile::found::look_up;
+use crate::execute::reconcile::parked::{Doubt, Parked, Sending};
+use crate::execute::reconcile::verdict::{failure_record, settle, Retries, Verdict};
+use crate::execute::send::{send, Sent};
 use crate::record::ledger::{stopped_record, Ledger};
 use crate::record::results::ResultsError;
 use crate::record::{ErrorKind, RowRecord, Status};
@@ -36,15 +42,21 @@ pub(crate) struct PoolSettings {
 }
 
 /// Runs `concurrency` workers over the jobs from `jobs`, spread round-robin over `clients`,
-/// until the channel closes. Returns the first results-file error or worker failure, if any;
+/// until every row is settled. Returns the first results-file error or worker failure, if any;
 /// either stops the run.
 pub(crate) async fn run_workers(
     jobs: mpsc::Receiver<Job>,
     clients: &[KeyClient],
     ledger: Arc<Ledger>,
     settings: PoolSettings,
+    sizes: &HashMap<ConnectionId, usize>,
 ) -> Result<(), RunError> {
-    let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+    // A server may still be finishing a request whose answer was lost: a listing looks for it
+    // no sooner than the first retry would have been sent.
+    let settle = clients.first().map_or(Duration::ZERO, |key| {
+        key.client.retry_policy().initial_delay
+    });
+    let dispatcher = Arc::new(Dispatcher::new(jobs, settle, sizes, ledger.stop().clone()));
     let doomed = Arc::new(Mutex::new(HashMap::new()));
     let mut workers = tokio::task::JoinSet::new();
     for i in 0..settings.concurrency.max(1) {
@@ -54,13 +66,13 @@ pub(crate) async fn run_workers(
             doomed: Arc::clone(&doomed),
             grace: settings.grace,
         };
-        let jobs = Arc::clone(&jobs);
+        let dispatcher = Arc::clone(&dispatcher);
         workers.spawn(async move {
-            loop {
-                let next = jobs.lock().await.recv().await;
-                let Some(job) = next else { return Ok(()) };
-                worker.handle(job).await?;
+            let worked = worker.work(&dispatcher).await;
+            if worked.is_err() {
+                dispatcher.close();
             }
+            worked
         });
     }
     let mut outcome = Ok(());
@@ -70,10 +82,11 @@ pub(crate) async fn run_workers(
             Ok(Err(source)) => RunError::Recording { source },
             Err(source) => RunError::Internal {
                 task: "sending rows",
-                sent: Sent::Some,
+                sent: SentSoFar::Some,
                 source,
             },
         };
+        dispatcher.close();
         ledger.stop().stop(StopReason::Interrupted);
         if outcome.is_ok() {
             outcome = Err(failed);
@@ -91,67 +104,250 @@ struct Worker {
 }
 
 impl Worker {
-    async fn handle(&self, job: Job) -> Result<(), ResultsError> {
-        if let Some(reason) = self.ledger.stop().reason() {
-            return self.ledger.record(&stopped_record(&job.key, reason));
+    /// Takes tasks until none is left.
+    async fn work(&self, dispatcher: &Dispatcher) -> Result<(), ResultsError> {
+        while let Some(task) = dispatcher.next().await {
+            let (connection, leftover) = match task {
+                Task::Send(sending) => {
+                    let connection = sending.job.connection;
+                    let parked = self.handle(sending).await?;
+                    (
+                        Some(connection),
+                        Leftover {
+                            parked,
+                            ..Leftover::default()
+                        },
+                    )
+                }
+                Task::Reconcile { connection, rows } => {
+                    let (resend, pages_read) = self.reconcile(connection, rows).await?;
+                    let leftover = Leftover {
+                        resend,
+                        pages_read,
+                        ..Leftover::default()
+                    };
+                    (Some(connection), leftover)
+                }
+                Task::Abandon { reason, rows } => {
+                    self.abandon(reason, rows)?;
+                    (None, Leftover::default())
+                }
+            };
+            dispatcher.done(connection, leftover);
         }
-        let doomed = self
-            .doomed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&job.connection)
-            .cloned();
-        if let Some(failure) = doomed {
+        Ok(())
+    }
+
+    /// Sends one row's request and records its outcome; returns the row instead when its
+    /// outcome is unknown (it is then parked, its intent kept).
+    async fn handle(&self, sending: Sending) -> Result<Option<Parked>, ResultsError> {
+        if let Some(reason) = self.ledger.stop().reason() {
+            let record = stopped_record(&sending.job.key, reason);
+            return self.ledger.record(&record).map(|()| None);
+        }
+        let budget = self.key.client.retry_budget();
+        if let Some(error) = &sending.retrying {
+            if !budget.try_withdraw(error) {
+                // The listing showed the earlier send was not applied: the record settles it.
+                return self.refuse_retry(sending).map(|()| None);
+            }
+        }
+        let Sending {
+            job,
+            mut history,
+            retrying,
+        } = sending;
+        if let Some(failure) = self.doomed(&job.connection) {
             let failure = Failure {
-                attempts: 0,
+                attempts: history.requests,
                 ..failure
             };
-            return self
-                .ledger
-                .record(&job.key.failed(Status::Failed, &failure));
+            let record = job.key.failed(Status::Failed, &failure);
+            return self.ledger.record(&record).map(|()| None);
         }
         let intent = job.intent();
         self.ledger.intend(&intent)?;
         let scoped = self.key.client.scoped();
         let outcome = tokio::select! {
             biased; // an answer that has come back is recorded, not cut off
-            outcome = perform(&scoped, &job) => Ok(outcome),
+            sent = send(&scoped, &job) => Ok(sent),
             cutoff = cut_off(self.ledger.stop(), self.grace, &scoped) => Err(cutoff),
         };
         let tally = scoped.tally();
-        let attempts = u32::try_from(tally.requests).unwrap_or(u32::MAX);
-        let (record, maybe_applied) = match outcome {
-            Ok(Ok((status, id))) => {
+        history.requests = history
+            .requests
+            .saturating_add(u32::try_from(tally.requests).unwrap_or(u32::MAX));
+        history.last_status = tally.last_status.or(history.last_status);
+        let (record, applied) = match outcome {
+            Ok(Sent::Done(status, id)) => {
+                if let Some(error) = &retrying {
+                    budget.repay(error);
+                }
                 let record = RowRecord {
                     environment_id: Some(id),
-                    attempts,
-                    http_status: tally.last_status,
+                    attempts: history.requests,
+                    http_status: history.last_status,
                     ..job.key.record(status)
                 };
-                (record, false)
+                (record, Applied::No)
             }
-            Ok(Err(error)) => {
-                let failure = Failure::from_error(&error, attempts);
+            Ok(Sent::Failed(error)) => {
+                let failure = Failure::from_error(&error, history.requests);
                 self.react(&job.connection, &failure);
                 let record = RowRecord {
-                    http_status: tally.last_status.or(failure.http_status),
+                    http_status: history.last_status.or(failure.http_status),
                     ..job.key.failed(Status::Failed, &failure)
                 };
-                (record, outcome_unknown(&failure))
+                let applied = if outcome_unknown(&failure) {
+                    Applied::Maybe
+                } else {
+                    Applied::No
+                };
+                (record, applied)
             }
-            Err(cutoff) => {
-                let earlier = sent_by_an_earlier_run(&job.work);
-                let (record, applied) = cut_off_record(&job.key, cutoff, &tally, earlier);
-                (record, applied == Applied::Maybe)
+            Ok(Sent::InDoubt(doubt, error)) => {
+                history.unknown = history.unknown.saturating_add(1);
+                return Ok(Some(park(job, history, doubt, Some(error))));
             }
+            Ok(Sent::LookFirst) => {
+                return Ok(Some(park(job, history, Doubt::CreateSentBefore, None)));
+            }
+            Err(cutoff) => self.cut_off(&job, cutoff, &tally, history.requests),
         };
         self.ledger.record(&record)?;
-        if maybe_applied {
+        if applied == Applied::Maybe {
             // A fresh intent after the record keeps the row in flight for --resume, which
             // looks the name up before sending it again.
             self.ledger.intend(&intent)?;
         }
+        Ok(None)
+    }
+
+    /// Records a row whose retry the run's retry budget cannot pay for, as `exhausted`.
+    fn refuse_retry(&self, sending: Sending) -> Result<(), ResultsError> {
+        let Sending {
+            job,
+            history,
+            retrying,
+        } = sending;
+        let refused = retrying.map(|source| omni_dbt_core::Error::RetryBudgetExhausted {
+            source: Box::new(source),
+        });
+        let unpaid = Sending {
+            job,
+            history,
+            retrying: None,
+        };
+        self.ledger
+            .record(&failure_record(&unpaid, refused.as_ref()))
+    }
+
+    /// The record of a row cut off by a stopping run, and whether it may have been applied.
+    fn cut_off(
+        &self,
+        job: &Job,
+        cutoff: Cutoff,
+        tally: &Tally,
+        requests: u32,
+    ) -> (RowRecord, Applied) {
+        let earlier = sent_by_an_earlier_run(&job.work);
+        let (record, applied) = cut_off_record(&job.key, cutoff, tally, earlier);
+        let record = RowRecord {
+            attempts: requests,
+            ..record
+        };
+        (record, applied)
+    }
+
+    /// Lists `connection` once and settles `rows` with what it shows; returns the rows to
+    /// send again (those it showed were not applied) and the pages it read.
+    async fn reconcile(
+        &self,
+        connection: ConnectionId,
+        rows: Vec<Parked>,
+    ) -> Result<(Vec<Sending>, Option<usize>), ResultsError> {
+        let scoped = self.key.client.scoped();
+        let listing = tokio::select! {
+            biased;
+            found = look_up(&scoped, &connection, &rows) => Ok(found),
+            cutoff = cut_off(self.ledger.stop(), self.grace, &scoped) => Err(cutoff),
+        };
+        let (found, pages_read) = match listing {
+            Ok(Ok(listed)) => listed,
+            Ok(Err(error)) => {
+                tracing::warn!(%connection, %error, "cannot list the connection to settle {} rows whose outcome is unknown", rows.len());
+                let failure = Failure::from_error(&error, 0);
+                self.react(&connection, &failure);
+                for row in rows {
+                    let record = RowRecord {
+                        attempts: row.sending.history.requests,
+                        ..row.sending.job.key.failed(Status::Failed, &failure)
+                    };
+                    self.record_keeping_intent(&row, &record)?;
+                }
+                return Ok((Vec::new(), None));
+            }
+            Err(cutoff) => {
+                let reason = match cutoff {
+                    Cutoff::Waiting(reason) => reason,
+                    Cutoff::GraceExpired => StopReason::Interrupted,
+                };
+                self.abandon(reason, rows)?;
+                return Ok((Vec::new(), None));
+            }
+        };
+        let retries = Retries {
+            max_sends: self.key.client.retry_policy().max_attempts.max(1),
+        };
+        let mut resend = Vec::new();
+        for row in rows {
+            let intent = row.sending.job.intent();
+            match settle(row, &found, retries) {
+                Verdict::Settled(record) => self.ledger.record(&record)?,
+                Verdict::Resend(sending) => resend.push(sending),
+                Verdict::Failed(record, applied) => {
+                    self.ledger.record(&record)?;
+                    if applied == Applied::Maybe {
+                        self.ledger.intend(&intent)?;
+                    }
+                }
+            }
+        }
+        Ok((resend, Some(pages_read)))
+    }
+
+    /// Records parked `rows` as stopped by `reason`, keeping their intent: each may have been
+    /// applied, and `--resume` looks it up before sending it again.
+    fn abandon(&self, reason: StopReason, rows: Vec<Parked>) -> Result<(), ResultsError> {
+        for row in rows {
+            let mut tally = Tally::default();
+            tally.requests = u64::from(row.sending.history.requests);
+            tally.last_status = row.sending.history.last_status;
+            let (record, _) = cut_off_record(
+                &row.sending.job.key,
+                Cutoff::Waiting(reason),
+                &tally,
+                Applied::Maybe,
+            );
+            self.record_keeping_intent(&row, &record)?;
+        }
         Ok(())
+    }
+
+    /// Records `record` for a parked row whose request may have been applied, then its intent
+    /// again, so that the row stays in flight for `--resume`.
+    fn record_keeping_intent(&self, row: &Parked, record: &RowRecord) -> Result<(), ResultsError> {
+        self.ledger.record(record)?;
+        self.ledger.intend(&row.sending.job.intent())
+    }
+
+    /// The failure every row of `connection` meets, when it answered 403/404 earlier.
+    fn doomed(&self, connection: &ConnectionId) -> Option<Failure> {
+        self.doomed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(connection)
+            .cloned()
     }
 
     /// Run-wide consequences of one row's failure.
@@ -172,28 +368,22 @@ impl Worker {
     }
 }
 
-async fn perform(client: &Client, job: &Job) -> omni_dbt_core::Result<(Status, EnvironmentId)> {
-    match &job.work {
-        Work::Create { environment, check } => {
-            let ensured = client
-                .ensure_environment(&job.connection, environment, *check)
-                .await?;
-            let status = match ensured.outcome {
-                EnsureOutcome::Existed => Status::Exists,
-                _ => Status::Created,
-            };
-            Ok((status, ensured.environment.id))
-        }
-        Work::Update { id, update } => {
-            let updated = client
-                .update_environment(&job.connection, id, update)
-                .await?;
-            Ok((Status::Updated, updated.id))
-        }
-        Work::Delete { id, sent } => {
-            let status = delete_environment(client, &job.connection, id, *sent).await?;
-            Ok((status, *id))
-        }
+/// A row whose outcome is unknown, parked from now until a listing of its connection.
+fn park(
+    job: Job,
+    history: crate::execute::reconcile::parked::History,
+    doubt: Doubt,
+    error: Option<omni_dbt_core::Error>,
+) -> Parked {
+    Parked {
+        sending: Sending {
+            job,
+            history,
+            retrying: None,
+        },
+        doubt,
+        since: Instant::now(),
+        error,
     }
 }
 

@@ -4,11 +4,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 
-use omni_dbt_core::{ConnectionId, RateLimit, RetryPolicy};
+use omni_dbt_core::ConnectionId;
 
-use crate::config::{ApiKey, DEFAULT_CONCURRENCY};
+use crate::config::{ApiKey, ApiSettings};
 use crate::stop::StopHandle;
 
 /// The format of an export: one of the input formats `run` reads.
@@ -139,18 +138,8 @@ pub struct ExportConfig {
     pub existing_output: ExistingOutput,
     /// Whether default environments are exported.
     pub default_environment: DefaultEnvironment,
-    /// Omni's base URL (origin, with or without `/api`, or an instance name).
-    pub base_url: String,
-    /// The API keys; connections are listed round-robin over them.
-    pub keys: Vec<ApiKey>,
-    /// Connections listed at once.
-    pub concurrency: usize,
-    /// Requests per minute per key.
-    pub rate: RateLimit,
-    /// Retry policy for every request.
-    pub retry: RetryPolicy,
-    /// Timeout of one request.
-    pub timeout: Duration,
+    /// How the export reaches Omni: base URL, keys, concurrency, pace, retries, limits.
+    pub api: ApiSettings,
     /// Stops the export when triggered (nothing is written then).
     pub stop: StopHandle,
 }
@@ -168,12 +157,7 @@ impl ExportConfig {
             format: None,
             existing_output: ExistingOutput::default(),
             default_environment: DefaultEnvironment::default(),
-            base_url: base_url.into(),
-            keys,
-            concurrency: DEFAULT_CONCURRENCY,
-            rate: RateLimit::default(),
-            retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(30),
+            api: ApiSettings::new(base_url, keys),
             stop: StopHandle::new(),
         }
     }

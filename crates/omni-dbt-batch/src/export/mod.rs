@@ -52,7 +52,7 @@ use self::gather::{gather, Gathered, Listing};
 use self::out::Destination;
 use self::render::{render, RenderError, Rendered};
 use crate::error::RunError;
-use crate::execute::clients::{build_clients, total_stats, ClientSettings};
+use crate::execute::clients::{build_clients, total_stats};
 use crate::read::id_file::{IdFile, IdFileError};
 use crate::read::input::field::Field;
 use crate::report::{Phase, Reporter};
@@ -104,17 +104,10 @@ pub async fn export(
 ) -> Result<ExportSummary, ExportError> {
     let started = Instant::now();
     let (connections, format) = prepare(&config)?;
-    let clients = build_clients(&ClientSettings {
-        base_url: &config.base_url,
-        keys: &config.keys,
-        timeout: config.timeout,
-        retry: config.retry,
-        rate: config.rate,
-    })
-    .map_err(|error| match error {
+    let clients = build_clients(&config.api).map_err(|error| match error {
         RunError::Client { base_url, source } => ExportError::Client { base_url, source },
         other => ExportError::Output {
-            path: config.base_url.clone().into(),
+            path: config.api.base_url.clone().into(),
             reason: other.to_string(),
         },
     })?;
@@ -124,7 +117,7 @@ pub async fn export(
     });
     let listing = Listing {
         clients: &clients,
-        concurrency: config.concurrency,
+        concurrency: config.api.concurrency,
         defaults: config.default_environment,
         stop: &config.stop,
         reporter: reporter.as_ref(),
@@ -167,7 +160,7 @@ fn prepare(config: &ExportConfig) -> Result<(Vec<ConnectionId>, ExportFormat), E
     if connections.is_empty() {
         return Err(ExportError::NoConnections);
     }
-    if config.keys.is_empty() {
+    if config.api.keys.is_empty() {
         return Err(ExportError::NoKeys);
     }
     out::check(&config.output, config.existing_output)?;

@@ -32,6 +32,17 @@ pub(crate) struct Inventory {
 }
 
 impl Inventory {
+    /// How many environments each listed connection held.
+    pub(crate) fn sizes(&self) -> std::collections::HashMap<ConnectionId, usize> {
+        self.connections
+            .iter()
+            .filter_map(|(connection, state)| match state {
+                ConnectionState::Listed(listing) => Some((*connection, listing.len())),
+                ConnectionState::Unusable(_) => None,
+            })
+            .collect()
+    }
+
     /// Lists `connections`, at most `concurrency` at a time, spread round-robin over the keys.
     /// A 401 stops the run (`stop`). Once the run stops, for whatever reason, no further
     /// connection is listed and lists under way are abandoned at once: they only read, and every

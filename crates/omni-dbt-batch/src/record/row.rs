@@ -110,7 +110,8 @@ pub enum ErrorKind {
     Server,
     /// Omni did not answer in time.
     Timeout,
-    /// The connection failed.
+    /// Omni could not be reached: the connection failed, or the address answered with a
+    /// redirect (it is not Omni's API; check the base URL).
     Network,
     /// Retries ran out.
     Exhausted,

@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use omni_dbt_core::{RateLimit, RetryPolicy};
-
-use crate::config::{ApiKey, WriteMode, DEFAULT_CONCURRENCY, DEFAULT_GRACE};
+use crate::config::{ApiKey, ApiSettings, WriteMode, DEFAULT_GRACE};
 use crate::record::results::ResultsMode;
 use crate::stop::StopHandle;
 
@@ -25,18 +23,8 @@ pub struct UndoConfig {
     pub results_path: Option<PathBuf>,
     /// What to do when the undo's results file exists: refuse (the default), `Resume` or `Force`.
     pub results_mode: ResultsMode,
-    /// Omni's base URL (origin, with or without `/api`, or an instance name).
-    pub base_url: String,
-    /// The API keys; each gets its own rate limiter and share of the workers.
-    pub keys: Vec<ApiKey>,
-    /// Requests in flight at once, across all keys.
-    pub concurrency: usize,
-    /// Requests per minute per key.
-    pub rate: RateLimit,
-    /// Retry policy for every request.
-    pub retry: RetryPolicy,
-    /// Timeout of one request.
-    pub timeout: Duration,
+    /// How the undo reaches Omni: base URL, keys, concurrency, pace, retries, limits.
+    pub api: ApiSettings,
     /// Delete, or only list what would be deleted.
     pub write_mode: WriteMode,
     /// How long in-flight deletes may finish after an interrupt.
@@ -53,12 +41,7 @@ impl UndoConfig {
             source: source.into(),
             results_path: None,
             results_mode: ResultsMode::default(),
-            base_url: base_url.into(),
-            keys,
-            concurrency: DEFAULT_CONCURRENCY,
-            rate: RateLimit::default(),
-            retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(30),
+            api: ApiSettings::new(base_url, keys),
             write_mode: WriteMode::default(),
             grace: DEFAULT_GRACE,
             stop: StopHandle::new(),

@@ -23,7 +23,7 @@ pub use refused::UndoRefused;
 
 use crate::config::WriteMode;
 use crate::error::{RunError, Sent};
-use crate::execute::clients::{build_clients, total_stats, ClientSettings};
+use crate::execute::clients::{build_clients, key_summaries, key_watch, total_stats};
 use crate::execute::feed::feed_deletions;
 use crate::execute::workers::{run_workers, PoolSettings};
 use crate::paths::same_file;
@@ -82,7 +82,7 @@ pub fn undo_targets(results: &Path) -> Result<Vec<RowRecord>, RunError> {
 /// ```
 pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Summary, RunError> {
     let started = Instant::now();
-    if config.keys.is_empty() {
+    if config.api.keys.is_empty() {
         return Err(RunError::NoKeys);
     }
     reporter.phase(Phase::Validating);
@@ -124,13 +124,8 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
             });
         }
     }
-    let clients = build_clients(&ClientSettings {
-        base_url: &config.base_url,
-        keys: &config.keys,
-        timeout: config.timeout,
-        retry: config.retry,
-        rate: config.rate,
-    })?;
+    let clients = build_clients(&config.api)?;
+    reporter.keys(&key_watch(&clients));
 
     // Plan: what each connection holds now, so that an environment already gone costs no delete.
     let connections: BTreeSet<_> = created.iter().map(|c| c.deletion.connection).collect();
@@ -140,7 +135,7 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
     let inventory = Inventory::gather(
         connections.into_iter().collect(),
         &clients,
-        config.concurrency,
+        config.api.concurrency,
         &config.stop,
         reporter.as_ref(),
     )
@@ -168,16 +163,23 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
         None,
     ));
     reporter.phase(Phase::Executing { rows });
-    let (jobs_tx, jobs_rx) = mpsc::channel(config.concurrency.max(1) * 4);
+    let (jobs_tx, jobs_rx) = mpsc::channel(config.api.concurrency.max(1) * 4);
     let feeding = tokio::task::spawn_blocking({
         let (ledger, write_mode) = (Arc::clone(&ledger), config.write_mode);
         move || feed_deletions(plan, &ledger, write_mode, &jobs_tx)
     });
     let settings = PoolSettings {
-        concurrency: config.concurrency,
+        concurrency: config.api.concurrency,
         grace: config.grace,
     };
-    let working = run_workers(jobs_rx, &clients, Arc::clone(&ledger), settings).await;
+    let working = run_workers(
+        jobs_rx,
+        &clients,
+        Arc::clone(&ledger),
+        settings,
+        &inventory.sizes(),
+    )
+    .await;
     let resumed = feeding
         .await
         .map_err(|source| RunError::Internal {
@@ -208,6 +210,7 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
         dry_run: config.write_mode == WriteMode::DryRun,
         actions: None,
         warnings: Vec::new(),
+        keys: key_summaries(&clients),
     };
     reporter.finished(&summary);
     Ok(summary)

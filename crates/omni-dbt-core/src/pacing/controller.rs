@@ -21,10 +21,20 @@
 //!   the key's ceiling, cut by [`BETA`], is back after [`PROBE_WINDOWS`] of those. `c` is
 //!   absolute, not relative to each runner's pace, so that a runner with a small share regrows
 //!   faster than one with a large share, as in TCP CUBIC.
+//! - **Room found is taken fast.** Growth [`ROOM_MARGIN`] above the target with no 429 on the
+//!   way shows the key has room it did not have (another runner on it finished): from there
+//!   the pace doubles every [`DOUBLE_WINDOWS`] windows, so a departed runner's share is taken
+//!   in a few windows instead of the minutes the cubic would take. The wall such growth meets is
+//!   measured by what went through over the server's last window, not by the pace it was met
+//!   at, which runs ahead of what the window admits by the time it refuses.
+//! - **The first wall is probed sparingly.** A key's very first 429 cuts its pace to
+//!   [`FIRST_COLLAPSE`] (later ones to [`COLLAPSE`]): the first wall is usually deep (runners
+//!   starting together, a ceiling above the limit), and every probe into it is a 429.
 //!
 //! - **429s that come whatever the pace do not ratchet the key down.** Some servers and proxies
 //!   refuse a share of requests at random. Two or three of those in a row are chance, so a deep
-//!   wall takes [`DEEP_WALL_PROBES`] probes; and shallow walls alone never take the pace below
+//!   wall takes [`DEEP_WALL_PROBES`] probes (the key's first, probed more sparingly,
+//!   [`FIRST_DEEP_WALL_PROBES`]); and shallow walls alone never take the pace below
 //!   [`SHALLOW_FLOOR`] of what the key last had evidence for (its ceiling, or the share its last
 //!   deep wall measured). A limit truly lower than that shows itself as a deep wall.
 //!
@@ -39,6 +49,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::admitted::Admitted;
 use super::spacing::interval;
 
 /// Pace restarted at after a wall, as a share of the rate believed sustainable.
@@ -48,7 +59,7 @@ const BETA: f64 = 0.9;
 const SHALLOW_TARGET: f64 = 0.97;
 
 /// Server windows it takes a runner at the key's ceiling, cut by `1 - BETA`, to grow back.
-const PROBE_WINDOWS: f64 = 20.0;
+const PROBE_WINDOWS: f64 = 25.0;
 
 /// The server's window as learned is taken to hold at least this many requests at the key's
 /// reference rate (its ceiling, else the first share measured)...
@@ -57,8 +68,19 @@ const MIN_WINDOW_REQUESTS: f64 = 10.0;
 /// ...and at most this many.
 const MAX_WINDOW_REQUESTS: f64 = 200.0;
 
-/// The pace after each fresh 429 of a streak, as a share of the pace before it.
+/// The pace after the first 429 of a streak, as a share of the pace before it (the probes that
+/// follow are spaced by the wall's age)...
 const COLLAPSE: f64 = 0.5;
+
+/// ...and after the key's very first 429, when it knows nothing of the server yet.
+const FIRST_COLLAPSE: f64 = 0.25;
+
+/// Growth this far above the target with no 429 on the way shows the key has room it did not
+/// have...
+const ROOM_MARGIN: f64 = 0.1;
+
+/// ...and from there the pace doubles every this many server windows.
+const DOUBLE_WINDOWS: f64 = 2.0;
 
 /// The lowest shallow walls alone take the pace, as a share of the rate last established.
 const SHALLOW_FLOOR: f64 = 0.5;
@@ -66,8 +88,11 @@ const SHALLOW_FLOOR: f64 = 0.5;
 /// A wall lasting this share of the period measured is deep: it says what the key's share is...
 const DEEP_WALL: f64 = 0.2;
 
-/// ...if it took at least this many fresh 429s.
+/// ...if it took at least this many fresh 429s...
 const DEEP_WALL_PROBES: u32 = 4;
+
+/// ...or this many for the key's first wall, probed more sparingly (see [`FIRST_COLLAPSE`]).
+const FIRST_DEEP_WALL_PROBES: u32 = 3;
 
 /// The slowest the key is ever paced: one request a minute, in requests per second.
 const MIN_PACE: f64 = 1.0 / 60.0;
@@ -89,9 +114,10 @@ pub(crate) struct Controller {
     last_cut: Option<Instant>,
     /// Sends and successes since the last streak ended (or the key was last idle).
     measure: Measure,
-    /// CUBIC's coefficient, in requests per second per second cubed; learned when the key's
-    /// first streak ends.
-    cubic: Option<f64>,
+    /// CUBIC's coefficient and the server's window, learned when the key's first streak ends.
+    cubic: Option<Cubic>,
+    /// When the key's recent requests were accepted.
+    admitted: Admitted,
     /// The rate the key last had evidence for: its ceiling, then the share its last deep wall
     /// measured. Shallow walls alone never take the pace below [`SHALLOW_FLOOR`] of it.
     established: Option<f64>,
@@ -111,6 +137,8 @@ enum Phase {
         pace: f64,
         /// Fresh 429s in the streak.
         probes: u32,
+        /// Whether the wall was met while growth was taking room it had found.
+        roomy: bool,
     },
     /// Growing again after a streak.
     Growing {
@@ -120,6 +148,15 @@ enum Phase {
         /// The rate believed sustainable: growth climbs to it, then probes above.
         target: f64,
     },
+}
+
+/// What the key's first wall taught about the server's clock.
+#[derive(Clone, Copy, Debug)]
+struct Cubic {
+    /// CUBIC's coefficient, in requests per second per second cubed.
+    coefficient: f64,
+    /// How long the server remembers requests.
+    window: Duration,
 }
 
 /// Counts over the current measurement period.
@@ -159,6 +196,7 @@ impl Controller {
             last_cut: None,
             measure: Measure::default(),
             cubic: None,
+            admitted: Admitted::default(),
             established: ceiling,
         }
     }
@@ -207,36 +245,55 @@ impl Controller {
             return;
         }
         let current = self.current_rate(now);
-        let (hit, since, probes) = match self.phase {
+        let (hit, since, probes, roomy) = match self.phase {
             Phase::Streak {
-                hit, since, probes, ..
-            } => (hit, since, probes),
-            _ => (current, now, 0),
+                hit,
+                since,
+                probes,
+                roomy,
+                ..
+            } => (hit, since, probes, roomy),
+            _ => (current, now, 0, self.taking_room(now)),
         };
         // The next probe comes no later than the wall is old, so that the probe that finds it
         // over overshoots its end by at most its length.
         let age = now.saturating_duration_since(since).as_secs_f64();
         let floor = if age > 0.0 { 1.0 / age } else { 0.0 };
+        let collapse = match self.phase {
+            Phase::Unslowed => FIRST_COLLAPSE,
+            _ => COLLAPSE,
+        };
         let pace = if retry_after {
             current
         } else {
-            (current * COLLAPSE).max(floor)
+            (current * collapse).max(floor)
         };
         self.phase = Phase::Streak {
             hit,
             since,
             pace,
             probes: probes.saturating_add(1),
+            roomy,
         };
         self.last_cut = Some(now);
     }
 
     /// The server answered a request sent at `sent_at` with anything but 429.
     pub(crate) fn on_success(&mut self, sent_at: Instant, now: Instant) {
+        self.admitted.record(now);
         match self.phase {
             Phase::Streak {
-                hit, since, probes, ..
+                hit,
+                since,
+                probes,
+                roomy,
+                ..
             } if !self.is_stale(sent_at) => {
+                let hit = if roomy {
+                    self.went_through(hit, since)
+                } else {
+                    hit
+                };
                 self.end_streak(hit, since, probes, now);
             }
             _ => self.measure.successes += 1,
@@ -253,7 +310,12 @@ impl Controller {
         let wall = now.saturating_duration_since(since).as_secs_f64();
         // Two 429s in a row can be chance (a server may refuse a share of requests whatever
         // the pace); a wall is several probes long.
-        let deep = wall >= period * DEEP_WALL && probes >= DEEP_WALL_PROBES;
+        let needed = if self.cubic.is_none() {
+            FIRST_DEEP_WALL_PROBES
+        } else {
+            DEEP_WALL_PROBES
+        };
+        let deep = wall >= period * DEEP_WALL && probes >= needed;
         let successes = self.measure.successes;
         let share = (
             self.measure.rate(successes, wall_end),
@@ -274,7 +336,9 @@ impl Controller {
         };
         let target = target.max(MIN_PACE);
         if self.cubic.is_none() {
-            self.cubic = Some(self.learn_cubic(wall_end.saturating_duration_since(start), target));
+            let cubic = self.learn_cubic(wall_end.saturating_duration_since(start), target);
+            self.admitted.keep_for(cubic.window);
+            self.cubic = Some(cubic);
         }
         self.phase = Phase::Growing {
             since: now,
@@ -287,24 +351,70 @@ impl Controller {
 
     /// CUBIC's coefficient for this key, from its first wall's `period` (about how long the
     /// server remembers, measured from the key's first request) and the `share` it measured.
-    fn learn_cubic(&self, period: Duration, share: f64) -> f64 {
+    fn learn_cubic(&self, period: Duration, share: f64) -> Cubic {
         let reference = self.ceiling.unwrap_or(share).max(MIN_PACE);
         let window = period.as_secs_f64().clamp(
             MIN_WINDOW_REQUESTS / reference,
             MAX_WINDOW_REQUESTS / reference,
         );
         let regrow = PROBE_WINDOWS * window;
-        (1.0 - BETA) * reference / regrow.powi(3)
+        Cubic {
+            coefficient: (1.0 - BETA) * reference / regrow.powi(3),
+            window: Duration::from_secs_f64(window),
+        }
     }
 
     /// The pace `elapsed` into growth from `restart` towards `target`: CUBIC's
-    /// `target + c (t - k)^3`, where `k` is when it is back at `target`.
+    /// `target + c (t - k)^3`, where `k` is when it is back at `target`, until it is
+    /// [`ROOM_MARGIN`] above `target`; doubling every [`DOUBLE_WINDOWS`] from there.
     fn grown_pace(&self, elapsed: Duration, restart: f64, target: f64) -> f64 {
-        let Some(c) = self.cubic.filter(|c| *c > 0.0) else {
+        let Some(cubic) = self.cubic.filter(|c| c.coefficient > 0.0) else {
             return target;
         };
+        let c = cubic.coefficient;
+        let t = elapsed.as_secs_f64();
         let k = ((target - restart).max(0.0) / c).cbrt();
-        target + c * (elapsed.as_secs_f64() - k).powi(3)
+        let grown = target + c * (t - k).powi(3);
+        let room_at = Self::room_at(k, target, c);
+        if t <= room_at {
+            return grown;
+        }
+        let doubling = cubic.window.as_secs_f64() * DOUBLE_WINDOWS;
+        let roomy = target * (1.0 + ROOM_MARGIN);
+        grown.max(roomy * 2f64.powf((t - room_at) / doubling))
+    }
+
+    /// When growth that is back at `target` after `k` seconds is [`ROOM_MARGIN`] above it.
+    fn room_at(k: f64, target: f64, c: f64) -> f64 {
+        k + (target * ROOM_MARGIN / c).cbrt()
+    }
+
+    /// Whether growth is taking room it found at `now` (past [`ROOM_MARGIN`] with no 429).
+    fn taking_room(&self, now: Instant) -> bool {
+        let (
+            Phase::Growing {
+                since,
+                restart,
+                target,
+            },
+            Some(cubic),
+        ) = (self.phase, self.cubic)
+        else {
+            return false;
+        };
+        let c = cubic.coefficient;
+        if c <= 0.0 {
+            return false;
+        }
+        let k = ((target - restart).max(0.0) / c).cbrt();
+        now.saturating_duration_since(since).as_secs_f64() > Self::room_at(k, target, c)
+    }
+
+    /// What went through over the server's last window before `since`, if less than `hit`.
+    fn went_through(&self, hit: f64, since: Instant) -> f64 {
+        self.cubic
+            .and_then(|cubic| self.admitted.rate(since, cubic.window))
+            .map_or(hit, |lately| hit.min(lately))
     }
 
     /// The rate requests are going at now: the pace, else the ceiling, else as measured.
@@ -453,5 +563,83 @@ mod tests {
             at = exchange(&mut c, at, false);
         }
         assert!(c.pace(at).unwrap() >= MIN_PACE);
+    }
+
+    /// Sends at the controller's pace from `start` with every request accepted; returns the
+    /// seconds it took to reach `pace` (per second).
+    fn seconds_to_reach(c: &mut Controller, start: Instant, pace: f64) -> f64 {
+        let mut at = start;
+        loop {
+            let now = exchange(c, at, true);
+            match c.pace(now) {
+                Some(current) if current < pace => at = now + interval(current),
+                _ => return (now - start).as_secs_f64(),
+            }
+            assert!(now - start < Duration::from_secs(3600), "never grew");
+        }
+    }
+
+    /// A key under a ceiling of 40/s that met a wall at 10/s after a 2 s window.
+    fn walled_at_ten(start: Instant) -> (Controller, Instant) {
+        let mut c = Controller::new(Some(40.0));
+        for i in 0..20 {
+            exchange(&mut c, start + ms(100 * i), true);
+        }
+        let mut at = start + ms(2000);
+        for _ in 0..DEEP_WALL_PROBES {
+            let now = exchange(&mut c, at, false);
+            at = next(&c, now, ms(100));
+        }
+        let back = exchange(&mut c, at, true);
+        (c, back)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn once_growth_finds_room_the_pace_doubles_every_few_windows() {
+        let start = Instant::now();
+        let (mut c, back) = walled_at_ten(start);
+        let mut at = back;
+        while !c.taking_room(at) {
+            at = exchange(&mut c, at, true) + interval(c.pace(at).unwrap_or(40.0));
+        }
+        let found = c.pace(at).unwrap();
+        let taken = seconds_to_reach(&mut c, at, 3.0 * found);
+        let window = c.cubic.unwrap().window.as_secs_f64();
+        // Tripling takes under two doublings, plus the last request's interval...
+        assert!(
+            taken <= 2.0 * DOUBLE_WINDOWS * window + 0.2,
+            "{taken} s to triple {found}/s"
+        );
+        // ...where the cubic alone would have taken minutes to add as much.
+        let cubic_alone = (2.0 * found / c.cubic.unwrap().coefficient).cbrt();
+        assert!(
+            cubic_alone > 10.0 * taken,
+            "the cubic alone: {cubic_alone} s"
+        );
+        assert!(
+            c.pace(at + Duration::from_secs(600)).is_none(),
+            "never above the ceiling"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wall_met_while_taking_room_restarts_under_what_went_through() {
+        let start = Instant::now();
+        let (mut c, back) = walled_at_ten(start);
+        // Grow until doubling, then meet a wall: the pace is well above what the server's
+        // window admitted (about 10/s) by then.
+        let mut at = back;
+        while !c.taking_room(at) {
+            at = exchange(&mut c, at, true) + interval(c.pace(at).unwrap_or(40.0));
+        }
+        for _ in 0..12 {
+            at = exchange(&mut c, at, true) + interval(c.pace(at).unwrap_or(40.0));
+        }
+        let met_at = c.pace(at).unwrap_or(40.0);
+        let now = exchange(&mut c, at, false);
+        let probe = next(&c, now, ms(100));
+        let restarted = exchange(&mut c, probe, true);
+        let pace = c.pace(restarted).unwrap();
+        assert!(pace < met_at * BETA, "{pace}/s, met at {met_at}/s");
     }
 }

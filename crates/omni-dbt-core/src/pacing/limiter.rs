@@ -68,6 +68,8 @@ struct State {
     spacing: Spacing,
     /// No request may start before this (a `Retry-After`).
     paused_until: Option<Instant>,
+    /// The end of the longest long retry backoff under way for a request of this key.
+    backoff_until: Option<Instant>,
     /// 429s seen.
     rate_limited: u64,
 }
@@ -92,6 +94,7 @@ impl KeyLimiter {
                     controller: Controller::new(paced),
                     spacing: Spacing::default(),
                     paused_until: None,
+                    backoff_until: None,
                     rate_limited: 0,
                 }),
             }),
@@ -133,12 +136,18 @@ impl KeyLimiter {
         let slowed = state.controller.pace(now);
         let pace = slowed.or_else(|| self.inner.rate.per_minute().map(Ceiling::paced_per_second));
         let paused_for = state.pause_left(now);
+        let backoff_for = state
+            .backoff_until
+            .filter(|until| *until > now)
+            .map(|until| until - now);
+        let wall_clock = |left: Duration| SystemTime::now().checked_add(left);
         KeyStatus {
             ceiling: self.inner.rate,
             pace_per_minute: pace.map(|p| round_per_minute(p * 60.0)),
             slowed: slowed.is_some(),
             paused_for,
-            paused_until: paused_for.and_then(|d| SystemTime::now().checked_add(d)),
+            paused_until: paused_for.and_then(wall_clock),
+            backoff_until: backoff_for.and_then(wall_clock),
             rate_limited: state.rate_limited,
         }
     }
@@ -197,6 +206,21 @@ impl KeyLimiter {
     /// The server answered a request sent at `sent_at` with anything but 429.
     pub(crate) fn on_response(&self, sent_at: Instant) {
         self.state().controller.on_success(sent_at, Instant::now());
+    }
+
+    /// A request of this key waits `delay` before its retry: a long one shows in the status,
+    /// so that a progress line can say what the run is waiting for.
+    pub(crate) fn on_backoff(&self, delay: Duration) {
+        if delay < LONG_WAIT {
+            return;
+        }
+        let Some(until) = Instant::now().checked_add(delay) else {
+            return;
+        };
+        let mut state = self.state();
+        if state.backoff_until.is_none_or(|current| current < until) {
+            state.backoff_until = Some(until);
+        }
     }
 
     /// Holds every request of this key back for `delay` from now (extends, never shortens).
@@ -365,6 +389,24 @@ mod tests {
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(clone.try_acquire());
         assert_eq!(clone.status().paused_for, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_backoff_shows_in_the_status_until_it_ends() {
+        let limiter = KeyLimiter::new(RateLimit::default());
+        limiter.on_backoff(Duration::from_secs(2));
+        assert_eq!(limiter.status().backoff_until, None, "a short one does not");
+        limiter.on_backoff(Duration::from_secs(20));
+        limiter.on_backoff(Duration::from_secs(8));
+        let until = limiter.status().backoff_until.unwrap();
+        let left = until.duration_since(SystemTime::now()).unwrap();
+        assert!(left > Duration::from_secs(19), "the longest wins: {left:?}");
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(limiter.status().backoff_until, None);
+        assert!(
+            limiter.try_acquire(),
+            "a backoff holds back only its own request"
+        );
     }
 
     /// Sends as fast as the limiter lets one worker, against a server that refuses every

@@ -4,6 +4,7 @@
 //! pace under it that 429s lower and successes raise (`controller.rs`, spaced by `spacing.rs`),
 //! and the handle tying them to the requests (`limiter.rs`).
 
+mod admitted;
 mod ceiling;
 mod controller;
 mod limiter;

@@ -17,6 +17,7 @@ use crate::rate::RateLimit;
 /// assert!(!status.slowed);
 /// assert_eq!(status.pace_per_minute, Some(588.0)); // evenly paced at 98% of the ceiling
 /// assert_eq!(status.paused_for, None);
+/// assert_eq!(status.backoff_until, None);
 /// assert_eq!(status.rate_limited, 0);
 /// # }
 /// ```
@@ -36,6 +37,9 @@ pub struct KeyStatus {
     pub paused_for: Option<Duration>,
     /// When that pause ends, by the system clock (for showing "until when").
     pub paused_until: Option<SystemTime>,
+    /// When the longest retry backoff now under way for a request of this key ends, by the
+    /// system clock, if one of at least 5 s is (a failing server's backoff, not a 429's pause).
+    pub backoff_until: Option<SystemTime>,
     /// 429 responses this limiter has seen, from every client sharing it.
     pub rate_limited: u64,
 }
