@@ -5,7 +5,8 @@
 //! sending. A row in doubt is parked in the [`ParkingLot`] until a listing of its connection
 //! pays; the listing is a task like a row's request, taken by a worker, so `--concurrency`
 //! bounds it too. Workers wait on a [`Notify`] for anything that may give them work: a row
-//! finished, parked or to be sent again, the reader done, a parked row old enough.
+//! finished, parked or to be sent again, the reader done, a parked row old enough, the run
+//! asked to stop.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -117,7 +118,8 @@ impl Dispatcher {
             tokio::pin!(changed);
             // Registered before the board is read, so no change between the two is missed.
             changed.as_mut().enable();
-            let (wake, read) = match self.board().plan(Instant::now(), self.stop.reason()) {
+            let stop = self.stop.reason();
+            let (wake, read) = match self.board().plan(Instant::now(), stop) {
                 Move::Run(task) => return Some(task),
                 Move::Finish => return None,
                 Move::Wait(wake) => (wake, false),
@@ -136,9 +138,18 @@ impl Dispatcher {
                     std::future::pending().await
                 }
             };
+            // A stop abandons the parked rows at once, however long they have left to wait.
+            let stopping = async {
+                if stop.is_none() {
+                    self.stop.stopped().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
                 biased;
                 () = &mut changed => {}
+                () = stopping => {}
                 () = sleep => {}
                 received = read => match received {
                     Some(job) => {
@@ -233,5 +244,84 @@ impl Board {
     fn start(&mut self, connection: ConnectionId) {
         self.busy += 1;
         *self.active.entry(connection).or_default() += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use omni_dbt_core::{ExistenceCheck, NewEnvironment};
+
+    use super::*;
+    use crate::execute::job::{RowKey, Work};
+    use crate::execute::reconcile::parked::Doubt;
+
+    fn job(connection: ConnectionId, row: u64) -> Job {
+        Job {
+            key: RowKey {
+                row,
+                line: row + 1,
+                connection_id: connection.to_string(),
+                name: format!("env_{row}"),
+                fingerprint: "f".into(),
+            },
+            connection,
+            work: Work::Create {
+                environment: Box::new(NewEnvironment::new(format!("env_{row}"), "s")),
+                check: ExistenceCheck::AssumeAbsent,
+            },
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_abandons_parked_rows_at_once_however_long_they_have_left_to_wait() {
+        let connection = ConnectionId::new(uuid::Uuid::from_u128(1));
+        let (feed, jobs) = mpsc::channel(4);
+        let stop = StopHandle::new();
+        let settle = Duration::from_secs(600);
+        let dispatcher = Arc::new(Dispatcher::new(jobs, settle, &HashMap::new(), stop.clone()));
+        feed.send(job(connection, 1)).await.unwrap();
+        let Some(Task::Send(sending)) = dispatcher.next().await else {
+            panic!("the reader's row is sent first");
+        };
+        let parked = Parked {
+            sending,
+            doubt: Doubt::CreateLost,
+            since: Instant::now(),
+            error: None,
+        };
+        dispatcher.done(
+            Some(connection),
+            Leftover {
+                parked: Some(parked),
+                ..Leftover::default()
+            },
+        );
+
+        // The reader is still open and the row must settle for 10 minutes: a worker waits.
+        let start = Instant::now();
+        let waiting = tokio::spawn({
+            let dispatcher = Arc::clone(&dispatcher);
+            async move { dispatcher.next().await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished(), "nothing is due yet");
+        stop.stop(StopReason::Interrupted);
+
+        let task = waiting.await.unwrap();
+        let Some(Task::Abandon { reason, rows }) = task else {
+            panic!("a stopping run abandons its parked rows, got {task:?}");
+        };
+        assert_eq!(reason, StopReason::Interrupted);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "the worker woke on the stop, not when the row came due"
+        );
+        drop(feed);
     }
 }
