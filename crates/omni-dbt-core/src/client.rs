@@ -2,7 +2,7 @@
 //! (limiter, send, retry, decode).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -287,6 +287,7 @@ impl ClientBuilder {
                 user_agent,
                 token,
                 totals: Counters::default(),
+                said_retry_after_capped: AtomicBool::new(false),
             }),
             scope: Arc::new(Counters::default()),
         })
@@ -316,6 +317,8 @@ struct Shared {
     /// Kept only to redact it from error text.
     token: SecretString,
     totals: Counters,
+    /// Whether a `Retry-After` longer than the policy allows was logged at warn already.
+    said_retry_after_capped: AtomicBool,
 }
 
 /// A client of Omni's dbt-environment API: validated, rate-limited, retrying.
@@ -563,8 +566,7 @@ impl Client {
                         // until a Retry-After, capped by the policy), whether or not this
                         // request is retried.
                         Err(Error::RateLimited { retry_after }) => {
-                            let pause =
-                                retry_after.map(|ra| self.shared.policy.delay(0, Some(ra), 0.0));
+                            let pause = retry_after.map(|asked| self.retry_after_pause(asked));
                             limiter.on_throttled(sent_at, pause);
                         }
                         _ => limiter.on_response(sent_at),
@@ -579,6 +581,30 @@ impl Client {
         }
         .instrument(span)
         .await
+    }
+
+    /// How long a server's `Retry-After` of `asked` holds the key back: the policy's
+    /// `max_retry_after` at most. A longer one is said at warn the first time, then at debug.
+    fn retry_after_pause(&self, asked: Duration) -> Duration {
+        let pause = self.shared.policy.delay(0, Some(asked), 0.0);
+        if pause < asked {
+            let first = !self
+                .shared
+                .said_retry_after_capped
+                .swap(true, Ordering::SeqCst);
+            let message = format!(
+                "Omni's Retry-After asks to wait {} s; waiting {} s instead, the retry policy's \
+                 max_retry_after, then trying again",
+                asked.as_secs(),
+                pause.as_secs_f64()
+            );
+            if first {
+                tracing::warn!(retry_after_s = asked.as_secs(), "{message}");
+            } else {
+                tracing::debug!(retry_after_s = asked.as_secs(), "{message}");
+            }
+        }
+        pause
     }
 
     /// Bookkeeping before a retry: count it, and say so when the wait is long. The key's pace

@@ -58,7 +58,7 @@ pub(super) struct ApiArgs {
     pub backoff_max: Duration,
 
     /// Longest wait a server's Retry-After may impose before a retry; a longer one is cut to
-    /// this (the wait is logged and shown in progress with when it ends).
+    /// this, with a warning (the wait is logged and shown in progress with when it ends).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = omni_dbt_units::parse_duration, env = "OMNI_DBT_MAX_RETRY_AFTER")]
     pub max_retry_after: Duration,
 
