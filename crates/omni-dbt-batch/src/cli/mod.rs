@@ -210,17 +210,22 @@ fn refuse(error: RunError) -> ExitStatus {
     status
 }
 
+/// What `--resume` and `--force` say to do with an existing results file (`--resume` wins).
+pub(super) fn results_mode(resume: bool, force: bool) -> ResultsMode {
+    match (resume, force) {
+        (true, _) => ResultsMode::Resume,
+        (false, true) => ResultsMode::Force,
+        (false, false) => ResultsMode::New,
+    }
+}
+
 fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig {
     let mut config = RunConfig::new(InputSource::from_arg(&args.input.input), base_url, keys);
     config.format = args.input.format;
     config.dbt = args.input.dbt.options();
     config.shard = args.input.shard;
     config.results_path = args.results.clone();
-    config.results_mode = match (args.resume, args.force) {
-        (true, _) => ResultsMode::Resume,
-        (false, true) => ResultsMode::Force,
-        (false, false) => ResultsMode::New,
-    };
+    config.results_mode = results_mode(args.resume, args.force);
     args.api.apply(&mut config.api);
     config.existing = args.existing;
     config.prune = if args.prune {

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::Result;
 use clap::Args;
 use omni_dbt_batch::{
-    ExitStatus, Phase, Reporter, ResultsMode, RowRecord, Status, Summary, UndoConfig, WriteMode,
+    ExitStatus, Phase, Reporter, RowRecord, Status, Summary, UndoConfig, WriteMode,
 };
 
 use super::api_args::ApiArgs;
 use super::progress::CliReporter;
-use super::{refuse, report, sandbox, signals, target};
+use super::{refuse, report, results_mode, sandbox, signals, target};
 
 /// `undo RESULTS`.
 #[derive(Debug, Args)]
@@ -115,11 +115,7 @@ fn confirm(args: &UndoArgs) -> Option<ExitStatus> {
 fn undo_config(args: &UndoArgs, base_url: String, keys: Vec<omni_dbt_batch::ApiKey>) -> UndoConfig {
     let mut config = UndoConfig::new(args.source.clone(), base_url, keys);
     config.results_path = args.results.clone();
-    config.results_mode = match (args.resume, args.force) {
-        (true, _) => ResultsMode::Resume,
-        (false, true) => ResultsMode::Force,
-        (false, false) => ResultsMode::New,
-    };
+    config.results_mode = results_mode(args.resume, args.force);
     args.api.apply(&mut config.api);
     config.grace = args.api.grace;
     config.write_mode = if args.dry_run {
