@@ -1,5 +1,7 @@
 //! End to end: one process at a time writes a results file; a second run on it exits 2 naming
-//! the holder, whatever its flags, and a killed run's lock blocks nobody.
+//! the holder, whatever its flags, and a killed run's lock blocks nobody. An undo holds the
+//! run's results file too: it is refused while the run writes it, and two undos of one run do
+//! not both proceed.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -116,4 +118,96 @@ async fn a_run_killed_with_sigkill_leaves_no_lock_that_blocks_the_next_resume() 
     assert_all_created(&read_results(&results), &rows, &snapshot);
     assert_eq!(snapshot.creates_applied, rows.len() as u64);
     assert!(!lock_of(&results).exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn undo_is_refused_while_the_run_it_would_undo_still_writes_its_results() {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(40, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = default_results(&input);
+    let mut running = cli()
+        .run_against(&sandbox, &input)
+        .args(["--rate", "600/min"])
+        .spawn();
+    let run_pid = running.pid();
+    running.wait_for_records(&results, 3).await;
+
+    let undo = cli()
+        .undo_against(&sandbox, &results)
+        .args(["--yes", "--rate", "unlimited"])
+        .run()
+        .await;
+
+    undo.assert_code(2);
+    assert!(
+        undo.stderr.contains("is in use") && undo.stderr.contains(&format!("pid {run_pid}")),
+        "the refusal names the run still writing the file\n{}",
+        undo.all()
+    );
+    running.interrupt();
+    running.wait().await.assert_code(130);
+    let snapshot = sandbox.snapshot();
+    assert_eq!(deletes(&snapshot), 0, "the refused undo sent no delete");
+    assert!(snapshot.environment_count() >= 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_undos_of_one_run_let_one_proceed_and_refuse_the_other_whatever_their_results() {
+    // Deletes take 400 ms each, so that the first undo still holds the run's results file when
+    // the second starts.
+    let config = fast_sandbox().with_faults("delete:latency=400ms".parse().unwrap());
+    let sandbox = start_sandbox(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(8, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = default_results(&input);
+    cli()
+        .run_against(&sandbox, &input)
+        .unlimited_rate()
+        .run()
+        .await
+        .assert_code(0);
+
+    let undo = |out: &str| {
+        cli()
+            .undo_against(&sandbox, &results)
+            .args(["--yes", "--rate", "unlimited", "--concurrency", "1"])
+            .arg("--results")
+            .arg(dir.path().join(out))
+            .spawn()
+    };
+    let first = undo("first.undo.csv");
+    let first_pid = first.pid();
+    let deadline = std::time::Instant::now() + RUN_TIMEOUT;
+    while !lock_of(&results).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first undo never took the run's file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let second = undo("second.undo.csv").wait().await;
+    let first = first.wait().await;
+
+    first.assert_code(0);
+    second.assert_code(2);
+    assert!(
+        second.stderr.contains("is in use") && second.stderr.contains(&format!("pid {first_pid}")),
+        "{}",
+        second.all()
+    );
+    let snapshot = sandbox.snapshot();
+    assert_eq!(
+        deletes(&snapshot),
+        rows.len() as u64,
+        "one DELETE per environment"
+    );
+    assert_eq!(snapshot.environment_count(), 0);
+    assert!(!dir.path().join("second.undo.csv").exists());
+    assert!(
+        !lock_of(&results).exists(),
+        "the lock file goes with the undo"
+    );
 }

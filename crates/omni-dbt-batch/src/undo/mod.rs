@@ -31,7 +31,7 @@ use crate::plan::inventory::Inventory;
 use crate::plan::resume::Resume;
 use crate::plan::undo::plan_undo;
 use crate::record::ledger::Ledger;
-use crate::record::results::{ResultsMode, ResultsSink, ResultsWriter};
+use crate::record::results::{ResultsLock, ResultsMode, ResultsSink, ResultsWriter};
 use crate::record::RowRecord;
 use crate::report::{Phase, Reporter};
 use crate::run::{blocking, stop_message};
@@ -86,6 +86,12 @@ pub async fn undo(config: UndoConfig, reporter: Arc<dyn Reporter>) -> Result<Sum
         return Err(RunError::NoKeys);
     }
     reporter.phase(Phase::Validating);
+    // The run's results file is held for the whole undo: a run still writing it (or resumed
+    // meanwhile), or another undo of it, would change what there is to undo.
+    let _source_lock = match config.write_mode {
+        WriteMode::Apply if config.source.is_file() => Some(ResultsLock::acquire(&config.source)?),
+        _ => None,
+    };
     let source = config.source.clone();
     let created = blocking(
         "reading the results file to undo",

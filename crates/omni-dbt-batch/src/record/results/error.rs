@@ -26,8 +26,8 @@ pub enum ResultsError {
 
     /// Another process holds the results file's lock: it is writing the file now.
     #[error(
-        "{} is in use: another omni-dbt-batch process holds its lock ({}), and two runs on one \
-         results file could create environments twice. Nothing was sent. Wait for that process \
+        "{} is in use: another omni-dbt-batch process holds its lock ({}), and two processes on \
+         one results file could create or delete environments twice. Nothing was sent. Wait for that process \
          to end, or stop it (its lock ends with it, even after kill -9); --resume and --force \
          do not override the lock",
         path.display(),

@@ -49,6 +49,7 @@ pub(crate) use files::Replacement;
 pub(crate) use format::{format_of, Format};
 pub(crate) use journal::{journal_path, Intent, IntentOp};
 pub use lock::LockHolder;
+pub(crate) use lock::ResultsLock;
 pub use reader::ResultsReader;
 pub(crate) use resume::{PriorRow, ResumeState};
 pub(crate) use sink::ResultsSink;
