@@ -19,7 +19,8 @@ use super::{refuse, report, results_mode, sandbox, signals, target};
 #[derive(Debug, Args)]
 pub(super) struct UndoArgs {
     /// The results file of the run to undo: exactly the environments it records as `created`
-    /// are deleted.
+    /// are deleted. It is locked while the undo deletes: refused while its run still writes it,
+    /// or while another undo of it goes on.
     #[arg(value_name = "RESULTS")]
     pub source: PathBuf,
 
