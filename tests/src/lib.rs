@@ -379,6 +379,20 @@ pub fn lock_of(results: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Waits until `path` exists (a process has claimed a results file, say), failing the test with
+/// `what` after [`RUN_TIMEOUT`].
+pub async fn wait_for_path(path: &Path, what: &str) {
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {} never appeared",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running the CLI
 

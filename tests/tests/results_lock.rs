@@ -180,14 +180,11 @@ async fn two_undos_of_one_run_let_one_proceed_and_refuse_the_other_whatever_thei
     };
     let first = undo("first.undo.csv");
     let first_pid = first.pid();
-    let deadline = std::time::Instant::now() + RUN_TIMEOUT;
-    while !lock_of(&results).exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first undo never took the run's file"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    wait_for_path(
+        &lock_of(&results),
+        "the first undo never took the run's file",
+    )
+    .await;
     let second = undo("second.undo.csv").wait().await;
     let first = first.wait().await;
 

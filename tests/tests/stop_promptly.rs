@@ -219,14 +219,7 @@ async fn rows_waiting_to_retry_an_ambiguous_create_stop_at_once_keep_their_inten
         .unlimited_rate()
         .arg("--resume")
         .spawn();
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    while !lock_of(&results).exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the resume never claimed its results"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for_path(&lock_of(&results), "the resume never claimed its results").await;
     resuming.terminate();
     resuming.wait().await.assert_code(130);
     assert_eq!(journaled_rows(&results), in_doubt);
