@@ -379,6 +379,17 @@ pub fn lock_of(results: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// `run INPUT --resume` against `sandbox` at an unlimited rate, to its end: it must exit 0.
+pub async fn resume_to_the_end(sandbox: &Sandbox, input: &Path) {
+    cli()
+        .run_against(sandbox, input)
+        .unlimited_rate()
+        .arg("--resume")
+        .run()
+        .await
+        .assert_code(0);
+}
+
 /// Waits until `path` exists (a process has claimed a results file, say), failing the test with
 /// `what` after [`RUN_TIMEOUT`].
 pub async fn wait_for_path(path: &Path, what: &str) {

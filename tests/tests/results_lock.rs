@@ -107,13 +107,7 @@ async fn a_run_killed_with_sigkill_leaves_no_lock_that_blocks_the_next_resume() 
         plain.all()
     );
 
-    cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .arg("--resume")
-        .run()
-        .await
-        .assert_code(0);
+    resume_to_the_end(&sandbox, &input).await;
     let snapshot = sandbox.snapshot();
     assert_all_created(&read_results(&results), &rows, &snapshot);
     assert_eq!(snapshot.creates_applied, rows.len() as u64);

@@ -85,13 +85,7 @@ async fn ctrl_c_at_3_of_16_paced_rows_stops_the_waiting_rows_at_once_and_resume_
     let posts_before = posts(&sandbox.snapshot());
     assert_eq!(posts_before, created as u64, "no waiting row was sent");
 
-    cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .arg("--resume")
-        .run()
-        .await
-        .assert_code(0);
+    resume_to_the_end(&sandbox, &input).await;
     let snapshot = sandbox.snapshot();
     assert_all_created(&read_results(&results), &rows, &snapshot);
     assert_eq!(snapshot.creates_applied, rows.len() as u64);
@@ -224,13 +218,7 @@ async fn rows_waiting_to_retry_an_ambiguous_create_stop_at_once_keep_their_inten
     resuming.wait().await.assert_code(130);
     assert_eq!(journaled_rows(&results), in_doubt);
 
-    cli()
-        .run_against(&sandbox, &input)
-        .unlimited_rate()
-        .arg("--resume")
-        .run()
-        .await
-        .assert_code(0);
+    resume_to_the_end(&sandbox, &input).await;
     let snapshot = sandbox.snapshot();
     assert_all_created(&read_results(&results), &rows, &snapshot);
     assert_eq!(
