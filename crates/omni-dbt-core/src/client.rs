@@ -81,6 +81,7 @@ pub struct ClientBuilder {
     max_pages: Option<u32>,
     retry_policy: Option<RetryPolicy>,
     rate_limit: Option<RateLimit>,
+    key_share: Option<f64>,
     limiter: Option<KeyLimiter>,
     retry_budget: Option<RetryBudget>,
 }
@@ -194,6 +195,32 @@ impl ClientBuilder {
         self
     }
 
+    /// This client's share (above 0, at most 1; default 1) of a key it shares with other runners
+    /// that each have [`rate_limit`](Self::rate_limit) as their ceiling: shards of one input on
+    /// one key, each given its part of the rows. It starts at that share of the ceiling rather
+    /// than the whole and takes more only as the key shows room (see
+    /// [`KeyLimiter::with_share`]), so that the runners neither meet a wall of 429s together at
+    /// the start nor end up with unequal parts of the key. A share outside (0, 1] is the whole
+    /// key. Ignored when a [`limiter`](Self::limiter) is given.
+    ///
+    /// ```
+    /// use secrecy::SecretString;
+    /// use omni_dbt_core::Client;
+    ///
+    /// let shard = Client::builder()
+    ///     .base_url("acme")
+    ///     .token(SecretString::from("omni_live_xyz"))
+    ///     .rate_limit("60/min".parse().unwrap())
+    ///     .key_share(0.25)
+    ///     .build()?;
+    /// assert_eq!(shard.limiter().status().pace_per_minute, Some(14.7), "a quarter, paced at 98%");
+    /// # Ok::<(), omni_dbt_core::Error>(())
+    /// ```
+    pub fn key_share(mut self, share: f64) -> Self {
+        self.key_share = Some(share);
+        self
+    }
+
     /// The key's limiter, shared explicitly: every client given a clone of one [`KeyLimiter`]
     /// paces against the same budget and learns from the same 429s. Its ceiling wins over
     /// [`rate_limit`](Self::rate_limit).
@@ -278,7 +305,9 @@ impl ClientBuilder {
             shared: Arc::new(Shared {
                 limiter: self
                     .limiter
-                    .unwrap_or_else(|| KeyLimiter::shared(&token, rate)),
+                    .unwrap_or_else(|| {
+                        KeyLimiter::shared(&token, rate, self.key_share.unwrap_or(1.0))
+                    }),
                 http,
                 base,
                 policy: self.retry_policy.unwrap_or_default(),

@@ -38,6 +38,16 @@
 //!   [`SHALLOW_FLOOR`] of what the key last had evidence for (its ceiling, or the share its last
 //!   deep wall measured). A limit truly lower than that shows itself as a deep wall.
 //!
+//! - **A runner given a share starts there.** Runners that share a key and each start at the
+//!   full ceiling all meet one deep wall, measure unequal shares in it (a few milliseconds
+//!   apart at the start are a large part of one window), and then finish at different times.
+//!   A runner told its share (shards of one input, each given its part of the rows) starts at
+//!   it and doubles from there: alone on the key it is at its ceiling after a few doublings
+//!   with no 429; among the others it meets a shallow wall at once, which shows the key is
+//!   shared, and it holds its share from then on. Shares in proportion to the work make the
+//!   runners finish together; walls met at the share trim it by [`TRIM`], and growth above it
+//!   probes only every [`SHARE_ROOM_WINDOWS`], to take the room of runners that leave early.
+//!
 //! Responses to requests sent before the last cut say nothing about the new pace, so they
 //! neither cut again nor end a streak (as TCP cuts once per window of losses).
 //!
@@ -94,6 +104,17 @@ const DEEP_WALL_PROBES: u32 = 4;
 /// ...or this many for the key's first wall, probed more sparingly (see [`FIRST_COLLAPSE`]).
 const FIRST_DEEP_WALL_PROBES: u32 = 3;
 
+/// The server's window a key believed shared assumes before any wall, in requests at its
+/// ceiling: short, so that a runner with the key to itself finds its room soon.
+const ASSUMED_WINDOW_REQUESTS: f64 = 10.0;
+
+/// Server windows a runner holding its share of a key takes to probe [`ROOM_MARGIN`] above it:
+/// every probe that finds the others still there costs a 429.
+const SHARE_ROOM_WINDOWS: f64 = 160.0;
+
+/// A wall met at a runner's share rather than above it trims the share by this much.
+const TRIM: f64 = 0.01;
+
 /// The slowest the key is ever paced: one request a minute, in requests per second.
 const MIN_PACE: f64 = 1.0 / 60.0;
 
@@ -121,12 +142,26 @@ pub(crate) struct Controller {
     /// The rate the key last had evidence for: its ceiling, then the share its last deep wall
     /// measured. Shallow walls alone never take the pace below [`SHALLOW_FLOOR`] of it.
     established: Option<f64>,
+    /// A key believed shared: the share it was given (requests per second), until its first
+    /// wall says whether it is shared indeed.
+    presumed: Option<f64>,
+    /// A key shown to be shared: the share it holds through shallow walls.
+    anchor: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Phase {
     /// No 429 yet: the ceiling alone applies (or nothing, for an unlimited key).
     Unslowed,
+    /// Nothing sent yet by a key believed shared: its first request starts from this share.
+    Sharing { share: f64 },
+    /// A key believed shared, doubling from its share until the server refuses.
+    Starting {
+        since: Instant,
+        share: f64,
+        /// Requests sent at the ceiling since growth reached it.
+        at_ceiling: u32,
+    },
     /// 429s unanswered by a fresh success.
     Streak {
         /// The rate requests were going at when the wall was met, in requests per second.
@@ -198,13 +233,46 @@ impl Controller {
             cubic: None,
             admitted: Admitted::default(),
             established: ceiling,
+            presumed: None,
+            anchor: None,
         }
+    }
+
+    /// A controller for a runner given `share` (0 to 1) of a key it is believed to share with
+    /// others, each under `ceiling` (the key's limit). It starts at its share of the ceiling and
+    /// doubles from there until the server refuses: a runner with the key to itself so reaches
+    /// its ceiling in a few doublings, and runners that do share it meet one shallow wall just
+    /// above their shares, which shows the key is shared: each holds its share from then on,
+    /// probing above it slowly. A deep first wall shows the key allows less than the shares add
+    /// up to, and is measured as any other.
+    pub(crate) fn sharing(ceiling: Option<f64>, share: f64) -> Self {
+        let Some(ceiling) = ceiling.filter(|_| share > 0.0 && share < 1.0) else {
+            return Self::new(ceiling);
+        };
+        let share = (ceiling * share).max(MIN_PACE);
+        let cubic = Cubic {
+            coefficient: 0.0,
+            window: Duration::from_secs_f64(ASSUMED_WINDOW_REQUESTS / ceiling),
+        };
+        let mut controller = Self {
+            phase: Phase::Sharing { share },
+            cubic: Some(cubic),
+            presumed: Some(share),
+            ..Self::new(Some(ceiling))
+        };
+        controller.admitted.keep_for(cubic.window);
+        controller
     }
 
     /// The pace requests must keep at `now`, when slower than the ceiling; `None` otherwise.
     pub(crate) fn pace(&self, now: Instant) -> Option<f64> {
         let pace = match self.phase {
             Phase::Unslowed => return None,
+            Phase::Sharing { share } => share,
+            Phase::Starting { since, share, .. } => {
+                let doubling = self.doubling().unwrap_or(Duration::MAX).as_secs_f64();
+                share * 2f64.powf(now.saturating_duration_since(since).as_secs_f64() / doubling)
+            }
             Phase::Streak { pace, .. } => pace,
             Phase::Growing {
                 since,
@@ -221,6 +289,34 @@ impl Controller {
 
     /// A request is leaving now.
     pub(crate) fn on_send(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Sharing { share } => {
+                self.phase = Phase::Starting {
+                    since: now,
+                    share,
+                    at_ceiling: 0,
+                }
+            }
+            Phase::Starting {
+                since,
+                share,
+                at_ceiling,
+            } if self.pace(now).is_none() => {
+                // At the ceiling for as long as any server's window (in requests) with no 429:
+                // the key was not shared after all.
+                if f64::from(at_ceiling) >= MAX_WINDOW_REQUESTS {
+                    self.phase = Phase::Unslowed;
+                    self.presumed = None;
+                } else {
+                    self.phase = Phase::Starting {
+                        since,
+                        share,
+                        at_ceiling: at_ceiling + 1,
+                    };
+                }
+            }
+            _ => {}
+        }
         let idle_gap = self
             .pace(now)
             .or(self.ceiling)
@@ -321,16 +417,33 @@ impl Controller {
             self.measure.rate(successes, wall_end),
             self.measure.rate(successes, last_429),
         );
-        let (restart, target) = match share {
-            (Some(likely), Some(upper)) if deep => {
+        let presumed = self.presumed.take();
+        let (restart, target) = match (share, presumed) {
+            // The first wall above the share given: the key is shared as believed.
+            (_, Some(share)) => {
+                self.anchor = Some(share);
+                self.established = Some(share);
+                self.probe_slowly_above(share);
+                (share, share)
+            }
+            ((Some(likely), Some(upper)), _) if deep => {
                 self.established = Some(likely);
+                self.anchor = None;
                 (likely * BETA, upper.min(hit))
             }
             _ => {
                 // 429s that come whatever the pace (a proxy, an injected fault) must not
                 // ratchet the key down wall after wall; a real limit lower than this shows
-                // itself as a deep wall, which resets the floor.
-                let floor = self.established.unwrap_or(hit) * SHALLOW_FLOOR;
+                // itself as a deep wall, which resets the floor. A runner sharing a key never
+                // gives up its share to them.
+                if let Some(anchor) = self.anchor.filter(|anchor| hit <= anchor * (1.0 + TRIM)) {
+                    // Met at the share, not above it: the shares add up to a little more than
+                    // the key allows (several runners' requests bunch up in one window).
+                    self.anchor = Some(anchor * (1.0 - TRIM));
+                }
+                let floor = self
+                    .anchor
+                    .unwrap_or_else(|| self.established.unwrap_or(hit) * SHALLOW_FLOOR);
                 ((hit * BETA).max(floor), (hit * SHALLOW_TARGET).max(floor))
             }
         };
@@ -347,6 +460,20 @@ impl Controller {
         };
         self.measure.restart(now);
         self.measure.successes = 1;
+    }
+
+    /// Sets CUBIC's coefficient so that growth from `share` is [`ROOM_MARGIN`] above it after
+    /// [`SHARE_ROOM_WINDOWS`]: runners holding their shares of a key probe above them rarely.
+    fn probe_slowly_above(&mut self, share: f64) {
+        if let Some(cubic) = &mut self.cubic {
+            let room = SHARE_ROOM_WINDOWS * cubic.window.as_secs_f64();
+            cubic.coefficient = share * ROOM_MARGIN / room.powi(3);
+        }
+    }
+
+    /// How long the pace takes to double when taking room: [`DOUBLE_WINDOWS`] of the server's.
+    fn doubling(&self) -> Option<Duration> {
+        self.cubic.map(|cubic| cubic.window.mul_f64(DOUBLE_WINDOWS))
     }
 
     /// CUBIC's coefficient for this key, from its first wall's `period` (about how long the
@@ -641,5 +768,88 @@ mod tests {
         let restarted = exchange(&mut c, probe, true);
         let pace = c.pace(restarted).unwrap();
         assert!(pace < met_at * BETA, "{pace}/s, met at {met_at}/s");
+    }
+
+    /// A controller given a quarter of a 10/s ceiling.
+    fn quarter_of_ten() -> Controller {
+        Controller::sharing(Some(10.0), 0.25)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_runner_given_a_share_with_the_key_to_itself_doubles_to_its_ceiling() {
+        let mut c = quarter_of_ten();
+        let start = Instant::now();
+        assert_eq!(c.pace(start), Some(2.5), "starts at its share");
+        let taken = seconds_to_reach(&mut c, start, 10.0);
+        let doubling = c.doubling().unwrap().as_secs_f64();
+        assert!(
+            taken <= 2.0 * doubling + 0.5,
+            "{taken} s to quadruple, doubling every {doubling} s"
+        );
+        // Once it has sent a server's window at its ceiling with no 429, it is a sole owner: a
+        // later 429 no longer takes it to its share.
+        let mut at = start + Duration::from_secs_f64(taken);
+        for _ in 0..=(MAX_WINDOW_REQUESTS as u32) {
+            at = exchange(&mut c, at, true) + ms(100);
+        }
+        assert_eq!(c.pace(at), None);
+        let now = exchange(&mut c, at, false);
+        let probe = next(&c, now, ms(100));
+        let back = exchange(&mut c, probe, true);
+        assert!(c.pace(back).unwrap() > 5.0, "{:?}", c.pace(back));
+    }
+
+    /// A quarter-of-ten controller that met the others on its key 1 s in; returns the instant
+    /// its first success after the wall was answered.
+    fn met_the_others(c: &mut Controller, start: Instant) -> Instant {
+        let mut at = start;
+        while at < start + ms(1000) {
+            at = exchange(c, at, true) + interval(c.pace(at).unwrap_or(10.0));
+        }
+        let now = exchange(c, at, false);
+        let probe = next(c, now, ms(100));
+        exchange(c, probe, true)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn runners_sharing_a_key_hold_their_shares_after_the_first_wall() {
+        let mut c = quarter_of_ten();
+        let start = Instant::now();
+        let mut at = met_the_others(&mut c, start);
+        assert_eq!(c.pace(at), Some(2.5), "back at its share");
+        // Probing above it is slow: a minute later it is still within ROOM_MARGIN of it.
+        let minute = at + Duration::from_secs(60);
+        while at < minute {
+            let pace = c.pace(at).unwrap();
+            assert!((2.5..=2.5 * (1.0 + ROOM_MARGIN)).contains(&pace), "{pace}/s");
+            at = exchange(&mut c, at, true) + interval(pace);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wall_met_at_the_share_trims_it() {
+        let mut c = quarter_of_ten();
+        let start = Instant::now();
+        let at = met_the_others(&mut c, start);
+        let now = exchange(&mut c, at, false);
+        let probe = next(&c, now, ms(100));
+        let back = exchange(&mut c, probe, true);
+        let pace = c.pace(back).unwrap();
+        assert!(
+            (pace - 2.5 * (1.0 - TRIM)).abs() < 1e-9,
+            "{pace}/s, trimmed from 2.5/s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_share_of_the_whole_key_is_no_share() {
+        let mut whole = Controller::sharing(Some(10.0), 1.0);
+        assert_eq!(whole.pace(Instant::now()), None);
+        let mut unlimited = Controller::sharing(None, 0.25);
+        assert_eq!(unlimited.pace(Instant::now()), None);
+        whole.on_send(Instant::now());
+        unlimited.on_send(Instant::now());
+        assert_eq!(whole.pace(Instant::now()), None);
+        assert_eq!(unlimited.pace(Instant::now()), None);
     }
 }

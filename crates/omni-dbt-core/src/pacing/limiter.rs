@@ -22,8 +22,8 @@ use crate::rate::RateLimit;
 /// A wait at least this long is logged at info: the user should know why nothing moves.
 const LONG_WAIT: Duration = Duration::from_secs(5);
 
-/// Live limiters by (SHA-256 of the token, ceiling).
-type Registry = HashMap<([u8; 32], RateLimit), Weak<Inner>>;
+/// Live limiters by (SHA-256 of the token, ceiling, bits of the share).
+type Registry = HashMap<([u8; 32], RateLimit, u64), Weak<Inner>>;
 
 /// The rate limiter of one API key: a ceiling it never exceeds, and a pace under it that 429s
 /// lower and successes raise again.
@@ -85,13 +85,38 @@ impl fmt::Debug for KeyLimiter {
 impl KeyLimiter {
     /// A limiter of its own under `ceiling`, shared with no other client until cloned.
     pub fn new(ceiling: RateLimit) -> Self {
+        Self::with_share(ceiling, 1.0)
+    }
+
+    /// A limiter for a runner given `share` (0 to 1) of a key believed shared with other
+    /// runners, each under `ceiling` (the key's limit): shards of one input on one key, for
+    /// instance, each given its part of the rows.
+    ///
+    /// It starts at its share of the ceiling instead of the whole, then doubles until the server
+    /// refuses. A runner with the key to itself so reaches its ceiling in a few doublings with no
+    /// 429; runners that do share it meet one shallow wall just above their shares, hold their
+    /// shares from then on (so that runners given shares in proportion to their work finish
+    /// together), and probe above them slowly to take the room of runners that finish first. A
+    /// share of 1, or one outside (0, 1), or an unlimited ceiling, is [`KeyLimiter::new`].
+    ///
+    /// ```
+    /// use omni_dbt_core::{KeyLimiter, RateLimit};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let limiter = KeyLimiter::with_share("600/min".parse().unwrap(), 0.25);
+    /// let status = limiter.status();
+    /// assert!(status.slowed, "starts under its ceiling");
+    /// assert_eq!(status.pace_per_minute, Some(147.0), "at a quarter of it, paced at 98%");
+    /// # }
+    /// ```
+    pub fn with_share(ceiling: RateLimit, share: f64) -> Self {
         let paced = ceiling.per_minute().map(Ceiling::paced_per_second);
         Self {
             inner: Arc::new(Inner {
                 rate: ceiling,
                 ceiling: ceiling.per_minute().map(Ceiling::new),
                 state: Mutex::new(State {
-                    controller: Controller::new(paced),
+                    controller: Controller::sharing(paced, share),
                     spacing: Spacing::default(),
                     paused_until: None,
                     backoff_until: None,
@@ -101,21 +126,23 @@ impl KeyLimiter {
         }
     }
 
-    /// The limiter shared by every client in this process that uses `token` under `ceiling`.
+    /// The limiter shared by every client in this process that uses `token` under `ceiling`
+    /// with `share` of it (see [`KeyLimiter::with_share`]).
     ///
     /// The registry is keyed by a SHA-256 of the token, never the token itself, and holds
     /// limiters weakly: one is dropped with the last client using it.
-    pub(crate) fn shared(token: &SecretString, ceiling: RateLimit) -> Self {
+    pub(crate) fn shared(token: &SecretString, ceiling: RateLimit, share: f64) -> Self {
         static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
         let key: [u8; 32] = Sha256::digest(token.expose_secret().as_bytes()).into();
         let registry = REGISTRY.get_or_init(|| Mutex::new(HashMap::new()));
         let mut map = registry.lock().unwrap_or_else(PoisonError::into_inner);
         map.retain(|_, limiter| limiter.strong_count() > 0);
-        if let Some(inner) = map.get(&(key, ceiling)).and_then(Weak::upgrade) {
+        let entry = (key, ceiling, share.to_bits());
+        if let Some(inner) = map.get(&entry).and_then(Weak::upgrade) {
             return Self { inner };
         }
-        let limiter = Self::new(ceiling);
-        map.insert((key, ceiling), Arc::downgrade(&limiter.inner));
+        let limiter = Self::with_share(ceiling, share);
+        map.insert(entry, Arc::downgrade(&limiter.inner));
         limiter
     }
 
@@ -365,13 +392,16 @@ mod tests {
     }
 
     #[test]
-    fn same_token_and_rate_share_one_limiter() {
+    fn same_token_rate_and_share_share_one_limiter() {
         let token = SecretString::from("rate-test-token-shared");
-        let a = KeyLimiter::shared(&token, RateLimit::default());
-        let b = KeyLimiter::shared(&token, RateLimit::default());
-        let other = KeyLimiter::shared(&SecretString::from("another"), RateLimit::default());
+        let a = KeyLimiter::shared(&token, RateLimit::default(), 1.0);
+        let b = KeyLimiter::shared(&token, RateLimit::default(), 1.0);
+        let other = KeyLimiter::shared(&SecretString::from("another"), RateLimit::default(), 1.0);
+        let quarter = KeyLimiter::shared(&token, RateLimit::default(), 0.25);
         assert!(KeyLimiter::ptr_eq(&a, &b));
         assert!(!KeyLimiter::ptr_eq(&a, &other));
+        assert!(!KeyLimiter::ptr_eq(&a, &quarter));
+        assert!(quarter.status().slowed && !a.status().slowed);
     }
 
     #[tokio::test(start_paused = true)]

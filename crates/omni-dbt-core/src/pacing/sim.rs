@@ -137,6 +137,11 @@ pub(crate) struct Scenario {
     pub(crate) processes: usize,
     /// Each process's `--rate`.
     pub(crate) ceiling: RateLimit,
+    /// Whether each process is told its share of the key, its part of the rows (as
+    /// `--shard K/N` tells it).
+    pub(crate) told: bool,
+    /// Whether each process has a key of its own (a server each, with the same limit).
+    pub(crate) own_keys: bool,
     /// Requests in flight at most per process.
     pub(crate) workers: usize,
     /// Rows in all, split between the processes as `split` says; each needs one accepted
@@ -161,6 +166,8 @@ impl Scenario {
             limit,
             processes,
             ceiling,
+            told: true,
+            own_keys: false,
             workers: 8,
             rows,
             split: Split::Even,
@@ -233,10 +240,13 @@ impl std::fmt::Display for Figures {
 
 /// Runs `scenario` to its last row on paused time (the caller's runtime must be paused).
 pub(crate) async fn run(scenario: Scenario) -> Figures {
-    let server = Arc::new(Server {
-        limit: scenario.limit,
-        state: Mutex::new(Counter::default()),
-    });
+    let new_server = || {
+        Arc::new(Server {
+            limit: scenario.limit,
+            state: Mutex::new(Counter::default()),
+        })
+    };
+    let shared_server = new_server();
     let requests = Arc::new(AtomicU64::new(0));
     let rate_limited = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -244,7 +254,18 @@ pub(crate) async fn run(scenario: Scenario) -> Figures {
     let mut tasks = Vec::new();
     let mut traced = Vec::new();
     for (process, rows) in split.iter().enumerate() {
-        let limiter = KeyLimiter::new(scenario.ceiling);
+        let total: u64 = split.iter().sum();
+        let share = if scenario.told && total > 0 {
+            *rows as f64 / total as f64
+        } else {
+            1.0
+        };
+        let limiter = KeyLimiter::with_share(scenario.ceiling, share);
+        let server = if scenario.own_keys {
+            new_server()
+        } else {
+            Arc::clone(&shared_server)
+        };
         let rows = Arc::new(AtomicU64::new(*rows));
         traced.push((limiter.clone(), Arc::clone(&rows)));
         for worker in 0..scenario.workers {
@@ -274,7 +295,12 @@ pub(crate) async fn run(scenario: Scenario) -> Figures {
         rate_limited: rate_limited.load(Ordering::SeqCst),
         elapsed: start.elapsed(),
         rows: split.iter().sum(),
-        limit_per_second: scenario.limit.per_second(),
+        limit_per_second: scenario.limit.per_second()
+            * if scenario.own_keys {
+                scenario.processes as f64
+            } else {
+                1.0
+            },
     }
 }
 
@@ -430,22 +456,70 @@ mod tests {
         }
     }
 
-    /// Four runners each at the full limit: 429s stay rare and the key is mostly used, but
-    /// combined throughput falls short of 0.92 of the limit. Runners that start a few
-    /// milliseconds apart measure unequal shares at their first wall, and the cubic evens them
-    /// out only over several walls (each a 429 per runner); so they finish at different times,
+    /// Four runners each at the full limit, each told its share (a quarter of the rows): they
+    /// start at their shares, meet one shallow wall, hold them and finish together.
+    #[tokio::test(start_paused = true)]
+    async fn four_runners_told_their_shares_use_the_key_fully_with_few_429s() {
+        for window in [Window::Fixed, Window::Sliding] {
+            let scenario = Scenario::new(strict(window), 4, per_minute(600), 1200);
+            for figures in runs(scenario, 4).await {
+                assert!(
+                    figures.rate_limited_share() <= 0.03,
+                    "{window:?}: {figures}"
+                );
+                assert!(figures.throughput() >= 0.92, "{window:?}: {figures}");
+            }
+        }
+    }
+
+    /// Shares in proportion to uneven work (as shards split by connection hash are) still
+    /// finish close together.
+    #[tokio::test(start_paused = true)]
+    async fn runners_given_shares_of_uneven_work_finish_close_together() {
+        for window in [Window::Fixed, Window::Sliding] {
+            let scenario = Scenario {
+                split: Split::Weighted(&[16, 12, 11, 9]),
+                ..Scenario::new(strict(window), 4, per_minute(600), 1200)
+            };
+            let all = runs(scenario, 4).await;
+            let share = mean(&all, Figures::rate_limited_share);
+            let throughput = mean(&all, Figures::throughput);
+            assert!(share <= 0.03, "{window:?}: 429s {share}");
+            assert!(throughput >= 0.83, "{window:?}: throughput {throughput}");
+        }
+    }
+
+    /// Four runners each at the full limit and not told they share the key: 429s stay rare
+    /// and the key is mostly used, but short of 0.92. Runners that start a few milliseconds
+    /// apart measure unequal shares at their first wall, so they finish at different times,
     /// and the last ones alone use the key fully only once their growth finds the room the
     /// others left. These bounds record where it stands.
     #[tokio::test(start_paused = true)]
-    async fn four_runners_on_one_key_share_it_with_few_429s() {
+    async fn four_runners_not_told_they_share_a_key_share_it_with_few_429s() {
         for window in [Window::Fixed, Window::Sliding] {
-            let scenario = Scenario::new(strict(window), 4, per_minute(600), 1200);
+            let scenario = Scenario {
+                told: false,
+                ..Scenario::new(strict(window), 4, per_minute(600), 1200)
+            };
             let all = runs(scenario, 4).await;
             let share = mean(&all, Figures::rate_limited_share);
             let throughput = mean(&all, Figures::throughput);
             assert!(share <= 0.035, "{window:?}: 429s {share}");
             assert!(throughput >= 0.80, "{window:?}: throughput {throughput}");
         }
+    }
+
+    /// Runners told a share of a key that is in fact their own: no 429, and each is at its
+    /// ceiling after a few doublings, so the four keys are used almost fully.
+    #[tokio::test(start_paused = true)]
+    async fn runners_told_a_share_of_a_key_of_their_own_reach_their_ceilings() {
+        let scenario = Scenario {
+            own_keys: true,
+            ..Scenario::new(strict(Window::Sliding), 4, per_minute(600), 4800)
+        };
+        let figures = run(scenario).await;
+        assert_eq!(figures.rate_limited, 0, "{figures}");
+        assert!(figures.throughput() >= 0.90, "{figures}");
     }
 
     /// 429s that come whatever the pace (5% of requests here) do not ratchet the key down after
@@ -487,7 +561,11 @@ mod tests {
             trace: true,
             seed,
             stagger: Duration::from_millis(7 + 13 * seed),
-            ..Scenario::new(strict(window), 4, per_minute(600), 1200)
+            ..if std::env::var("SIM_FAST").is_ok() {
+                Scenario::new(Limit::new(window, 6000, 1), 4, per_minute(6000), 1200)
+            } else {
+                Scenario::new(strict(window), 4, per_minute(600), 1200)
+            }
         };
         println!("{}", run(scenario).await);
     }
