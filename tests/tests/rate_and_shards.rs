@@ -125,3 +125,45 @@ async fn three_shards_together_create_every_row_once_and_keep_each_connection_in
         );
     }
 }
+
+/// Shards take their key to be shared unless told it is their own: each starts at its part of
+/// --rate, its share of the input's rows, and says so; with --own-key it starts at the whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shard_starts_at_its_part_of_the_rate_unless_its_key_is_its_own() {
+    let rows = spread_rows(40, 8);
+    let scenario = Scenario::csv(fast_sandbox(), &rows).await;
+    let rate = ["--rate", "6000/min"];
+    let shared = scenario
+        .cli()
+        .args(rate)
+        .args(["--shard", "1/2"])
+        .run()
+        .await;
+    shared.assert_code(0);
+    let own = scenario
+        .cli()
+        .args(rate)
+        .args(["--shard", "2/2", "--own-key"])
+        .run()
+        .await;
+    own.assert_code(0);
+
+    let first = read_results(&scenario.dir().join("envs.shard-1-of-2.results.csv"));
+    let second = read_results(&scenario.dir().join("envs.shard-2-of-2.results.csv"));
+    assert!(
+        !first.is_empty() && !second.is_empty(),
+        "both shards have rows"
+    );
+    let part = format!(
+        "starts at {:.1}% of --rate",
+        100.0 * first.len() as f64 / rows.len() as f64
+    );
+    assert!(
+        shared.stderr.contains(&part),
+        "{part:?} in:\n{}",
+        shared.stderr
+    );
+    assert!(!own.stderr.contains("starts at"), "{}", own.stderr);
+    let all: Vec<_> = first.into_iter().chain(second).collect();
+    assert_all_created(&all, &rows, &scenario.snapshot());
+}

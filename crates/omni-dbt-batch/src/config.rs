@@ -111,6 +111,30 @@ impl FromStr for FailureThreshold {
     }
 }
 
+/// Whether the shards of one input share their API keys: it sets the pace a shard starts at.
+///
+/// Shards sharing a key, each at the full `--rate`, would all start at the key's limit and meet
+/// a wall of 429s together, then keep the unequal parts of the key they measured in it. So a
+/// shard taken to share its key starts at its part of the rate, in proportion to its rows, and
+/// takes more only as the key shows room (see [`omni_dbt_core::KeyLimiter::with_share`]).
+/// Without a shard, neither changes anything.
+///
+/// ```
+/// use omni_dbt_batch::{InputSource, KeySharing, RunConfig};
+/// let mut config = RunConfig::new(InputSource::Path("envs.csv".into()), "acme", vec![]);
+/// assert_eq!(config.key_sharing, KeySharing::BetweenShards);
+/// config.key_sharing = KeySharing::Own; // each shard has a key of its own
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeySharing {
+    /// The shards share their keys (the default): each starts at its part of the rate.
+    #[default]
+    BetweenShards,
+    /// Each shard has keys of its own: it starts at the full rate.
+    Own,
+}
+
 /// Whether the run writes to Omni.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WriteMode {
@@ -153,6 +177,10 @@ pub struct ApiSettings {
     pub concurrency: usize,
     /// Ceiling of requests per key (default 60/min); 429s lower the pace below it.
     pub rate: RateLimit,
+    /// This runner's share of each key's `rate` when other runners use the same keys (above 0,
+    /// at most 1; default 1): it starts there and takes more only as the key shows room. A run
+    /// with a shard sets it from [`KeySharing`].
+    pub key_share: f64,
     /// Retry policy for every request (backoff, attempts, the cap on a `Retry-After`).
     pub retry: RetryPolicy,
     /// Tokens of the run-wide retry budget every key's client spends from (default 500): a
@@ -176,6 +204,7 @@ impl ApiSettings {
             keys,
             concurrency: DEFAULT_CONCURRENCY,
             rate: RateLimit::default(),
+            key_share: 1.0,
             retry: RetryPolicy::default(),
             retry_budget: RetryBudget::DEFAULT_CAPACITY,
             timeout: Duration::from_secs(30),
@@ -210,6 +239,9 @@ pub struct RunConfig {
     pub invalid_rows: InvalidRows,
     /// Only the rows of this shard.
     pub shard: Option<Shard>,
+    /// With a shard: whether the shards share their API keys, which sets the pace each starts
+    /// at (default [`KeySharing::BetweenShards`]).
+    pub key_sharing: KeySharing,
     /// Where each row's connection goes (`--map-connections`), applied before validation.
     pub connection_map: Option<ConnectionMap>,
     /// Abort when this many rows have failed.
@@ -271,6 +303,7 @@ impl RunConfig {
             write_mode: WriteMode::default(),
             invalid_rows: InvalidRows::default(),
             shard: None,
+            key_sharing: KeySharing::default(),
             connection_map: None,
             max_failures: None,
             grace: DEFAULT_GRACE,

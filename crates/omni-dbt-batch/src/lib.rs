@@ -60,8 +60,8 @@ mod summary;
 mod undo;
 
 pub use config::{
-    ApiKey, ApiSettings, ExistingPolicy, FailureThreshold, InvalidRows, RunConfig, WriteMode,
-    DEFAULT_CONCURRENCY, DEFAULT_GRACE, DEFAULT_MAX_LISTED_PROBLEMS,
+    ApiKey, ApiSettings, ExistingPolicy, FailureThreshold, InvalidRows, KeySharing, RunConfig,
+    WriteMode, DEFAULT_CONCURRENCY, DEFAULT_GRACE, DEFAULT_MAX_LISTED_PROBLEMS,
 };
 pub use error::{RunError, Sent};
 pub use exit::ExitStatus;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::config::{FailureThreshold, InvalidRows, RunConfig, WriteMode};
+use crate::config::{FailureThreshold, InvalidRows, KeySharing, RunConfig, WriteMode};
 use crate::error::{RunError, Sent};
 use crate::execute::clients::{build_clients, key_summaries, key_watch, total_stats};
 use crate::execute::feed::{FeedError, Feeder};
@@ -52,7 +52,7 @@ pub async fn run(config: RunConfig, reporter: Arc<dyn Reporter>) -> Result<Summa
 
 /// [`run`], for `purpose`: a plan ends with its own outcome when it finds changes.
 pub(crate) async fn run_for(
-    config: RunConfig,
+    mut config: RunConfig,
     reporter: Arc<dyn Reporter>,
     purpose: Purpose,
 ) -> Result<Summary, RunError> {
@@ -88,6 +88,15 @@ pub(crate) async fn run_for(
     // The whole configuration is checked, and the results file locked, before anything is
     // created on disk, so that a corrected command is not refused by what a failed start left
     // behind. The file itself is opened only once the plan is known to be good.
+    if let Some(share) = key_share(&config, &report) {
+        tracing::info!(
+            "this shard takes its key to be shared with the other shards: it starts at {:.1}% \
+             of --rate (its part of the input's rows) and takes more as the key shows room \
+             (--own-key if each shard has a key of its own)",
+            share * 100.0
+        );
+        config.api.key_share = share;
+    }
     let clients = build_clients(&config.api)?;
     reporter.keys(&key_watch(&clients));
     let results_path = config.results_path();
@@ -314,6 +323,21 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// Checks the results path (its format, that it is neither a directory nor the input, that a new
 /// run finds no earlier file) and locks it for this run.
+/// This shard's share of its keys when it takes them to be shared with the other shards: its
+/// part of the input's rows. `None` without a shard, with keys of its own, with no rate to take
+/// a part of, or when the shard has every row or none.
+fn key_share(config: &RunConfig, report: &ScanReport) -> Option<f64> {
+    if config.shard.is_none()
+        || config.key_sharing != KeySharing::BetweenShards
+        || config.api.rate.per_minute().is_none()
+        || report.input_rows == 0
+    {
+        return None;
+    }
+    let share = report.rows as f64 / report.input_rows as f64;
+    (share > 0.0 && share < 1.0).then_some(share)
+}
+
 fn claim_results(
     path: &Path,
     input: &InputSource,

@@ -303,11 +303,9 @@ impl ClientBuilder {
         let rate = self.rate_limit.unwrap_or_default();
         Ok(Client {
             shared: Arc::new(Shared {
-                limiter: self
-                    .limiter
-                    .unwrap_or_else(|| {
-                        KeyLimiter::shared(&token, rate, self.key_share.unwrap_or(1.0))
-                    }),
+                limiter: self.limiter.unwrap_or_else(|| {
+                    KeyLimiter::shared(&token, rate, self.key_share.unwrap_or(1.0))
+                }),
                 http,
                 base,
                 policy: self.retry_policy.unwrap_or_default(),

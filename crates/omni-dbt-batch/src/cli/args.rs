@@ -216,6 +216,15 @@ pub(super) struct RunArgs {
     #[command(flatten)]
     pub api: ApiArgs,
 
+    /// With --shard: each shard has an API key of its own, so it starts at the full --rate.
+    /// Without it, shards are taken to share one key (a CI matrix or Indexed Job with one
+    /// secret): each starts at its part of --rate (its share of the input's rows, so that
+    /// shards finish together), doubles until the first 429 shows the others, holds its part
+    /// from there and takes more only as others finish. With a key of its own, a shard so
+    /// starting reaches the full --rate after two doublings. Implied by --sandbox.
+    #[arg(long, env = "OMNI_DBT_OWN_KEY")]
+    pub own_key: bool,
+
     /// A row whose name already exists in its connection: skip (record `exists`), fail, update,
     /// or ignore (do not list first; create anyway).
     #[arg(long, value_enum, default_value_t = ExistingPolicy::Skip, env = "OMNI_DBT_EXISTING")]

@@ -27,8 +27,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::Parser;
 use omni_dbt_batch::{
-    ApiKey, ExitStatus, InputSource, InvalidRows, Prune, Reporter, ResultsMode, RunConfig,
-    RunError, WriteMode,
+    ApiKey, ExitStatus, InputSource, InvalidRows, KeySharing, Prune, Reporter, ResultsMode,
+    RunConfig, RunError, WriteMode,
 };
 
 use self::api_args::ApiArgs;
@@ -224,6 +224,11 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
     config.format = args.input.format;
     config.dbt = args.input.dbt.options();
     config.shard = args.input.shard;
+    config.key_sharing = if args.own_key || args.api.sandbox {
+        KeySharing::Own
+    } else {
+        KeySharing::BetweenShards
+    };
     config.results_path = args.results.clone();
     config.results_mode = results_mode(args.resume, args.force);
     args.api.apply(&mut config.api);
@@ -253,6 +258,24 @@ fn run_config(args: &RunArgs, base_url: String, keys: Vec<ApiKey>) -> RunConfig 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The key sharing a `run` command line configures.
+    fn key_sharing(flags: &[&str]) -> KeySharing {
+        let words = ["omni-dbt-batch", "run", "envs.csv", "--shard", "1/4"];
+        let cli = Cli::try_parse_from(words.iter().chain(flags)).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("a run")
+        };
+        run_config(&args, "acme".into(), Vec::new()).key_sharing
+    }
+
+    #[test]
+    fn shards_share_their_key_unless_it_is_their_own_or_the_sandbox() {
+        assert_eq!(key_sharing(&[]), KeySharing::BetweenShards);
+        assert_eq!(key_sharing(&["--own-key"]), KeySharing::Own);
+        // An embedded sandbox is each process's own.
+        assert_eq!(key_sharing(&["--sandbox"]), KeySharing::Own);
+    }
 
     #[test]
     fn a_cause_already_quoted_by_its_error_is_not_repeated() {

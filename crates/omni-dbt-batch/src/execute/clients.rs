@@ -23,7 +23,8 @@ pub(crate) fn build_clients(settings: &ApiSettings) -> Result<Vec<KeyClient>, Ru
                 .timeout(settings.timeout)
                 .retry_policy(settings.retry)
                 .retry_budget(budget.clone())
-                .rate_limit(settings.rate);
+                .rate_limit(settings.rate)
+                .key_share(settings.key_share);
             if let Some(bytes) = settings.max_page_bytes {
                 builder = builder.max_page_bytes(bytes);
             }

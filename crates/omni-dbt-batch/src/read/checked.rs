@@ -199,6 +199,8 @@ fn position(item: &Result<InputRow, RowProblem>) -> (u64, u64) {
 pub struct ScanReport {
     /// Rows checked (of the shard, when one is given).
     pub rows: u64,
+    /// Rows of the whole input, every shard's.
+    pub input_rows: u64,
     /// Rows that can be sent.
     pub valid: u64,
     /// Rows that cannot.
@@ -236,6 +238,7 @@ pub(crate) fn scan(
     let mut hashes = KeyHashes::new();
     for item in reader {
         let item = item?;
+        report.input_rows += 1;
         if !judge.in_shard(&item) {
             continue;
         }

@@ -821,7 +821,10 @@ mod tests {
         let minute = at + Duration::from_secs(60);
         while at < minute {
             let pace = c.pace(at).unwrap();
-            assert!((2.5..=2.5 * (1.0 + ROOM_MARGIN)).contains(&pace), "{pace}/s");
+            assert!(
+                (2.5..=2.5 * (1.0 + ROOM_MARGIN)).contains(&pace),
+                "{pace}/s"
+            );
             at = exchange(&mut c, at, true) + interval(pace);
         }
     }
