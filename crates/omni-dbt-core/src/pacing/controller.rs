@@ -112,7 +112,7 @@ const ASSUMED_WINDOW_REQUESTS: f64 = 10.0;
 /// every probe that finds the others still there costs a 429.
 const SHARE_ROOM_WINDOWS: f64 = 160.0;
 
-/// A wall met at a runner's share rather than above it trims the share by this much.
+/// A 429 met at a runner's share rather than above it trims the share by this much.
 const TRIM: f64 = 0.01;
 
 /// The slowest the key is ever paced: one request a minute, in requests per second.
@@ -146,7 +146,42 @@ pub(crate) struct Controller {
     /// wall says whether it is shared indeed.
     presumed: Option<f64>,
     /// A key shown to be shared: the share it holds through shallow walls.
-    anchor: Option<f64>,
+    anchor: Option<Anchor>,
+}
+
+/// The share a runner on a shared key holds: the one it was given, trimmed by 429s met at it.
+#[derive(Clone, Copy, Debug)]
+struct Anchor {
+    /// Requests per second.
+    share: f64,
+    /// When a 429 last trimmed it.
+    trimmed: Option<Instant>,
+}
+
+impl Anchor {
+    fn new(share: f64) -> Self {
+        Self {
+            share,
+            trimmed: None,
+        }
+    }
+
+    /// Whether a 429 at a pace of `current` was met at the share, not above it.
+    fn met_at(&self, current: f64) -> bool {
+        current <= self.share * (1.0 + TRIM)
+    }
+
+    /// Whether no 429 has trimmed the share within `window` of `now`.
+    fn quiet_for(&self, window: Duration, now: Instant) -> bool {
+        self.trimmed
+            .is_none_or(|trimmed| now.saturating_duration_since(trimmed) > window)
+    }
+
+    /// Trims the share by [`TRIM`] at `now`.
+    fn trim(&mut self, now: Instant) {
+        self.share = (self.share * (1.0 - TRIM)).max(MIN_PACE);
+        self.trimmed = Some(now);
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -264,6 +299,24 @@ impl Controller {
         controller
     }
 
+    /// The other runners on a shared key have probably finished (their part of the work was
+    /// planned to end by now): probe for the room they left by doubling from the pace now, as
+    /// at the start. A wall on the way shows they are still there, and the pace goes back to
+    /// where it was.
+    pub(crate) fn release(&mut self, now: Instant) {
+        if self.anchor.is_none() || !matches!(self.phase, Phase::Growing { .. }) {
+            return;
+        }
+        let Some(pace) = self.pace(now) else { return };
+        self.phase = Phase::Starting {
+            since: now,
+            share: pace,
+            at_ceiling: 0,
+        };
+        self.presumed = Some(pace);
+        self.anchor = None;
+    }
+
     /// The pace requests must keep at `now`, when slower than the ceiling; `None` otherwise.
     pub(crate) fn pace(&self, now: Instant) -> Option<f64> {
         let pace = match self.phase {
@@ -359,6 +412,9 @@ impl Controller {
             Phase::Unslowed => FIRST_COLLAPSE,
             _ => COLLAPSE,
         };
+        if !retry_after && self.trim_share(current, now) {
+            return;
+        }
         let pace = if retry_after {
             current
         } else {
@@ -372,6 +428,32 @@ impl Controller {
             roomy,
         };
         self.last_cut = Some(now);
+    }
+
+    /// A lone 429 met at the share a runner holds on a shared key, with no other within a
+    /// server window: the runners' shares add up to a little more than the key allows (their
+    /// requests bunch up in a window, which takes the same runner's request every time), so
+    /// that runner trims its share by [`TRIM`] and goes on at once, without the dip of a streak
+    /// that would put it further behind the others. Whether it did.
+    fn trim_share(&mut self, current: f64, now: Instant) -> bool {
+        let window = self.window();
+        let Some(anchor) = &mut self.anchor else {
+            return false;
+        };
+        let lone = !matches!(self.phase, Phase::Streak { .. })
+            && anchor.met_at(current)
+            && anchor.quiet_for(window, now);
+        if !lone {
+            return false;
+        }
+        anchor.trim(now);
+        self.phase = Phase::Growing {
+            since: now,
+            restart: anchor.share,
+            target: anchor.share,
+        };
+        self.last_cut = Some(now);
+        true
     }
 
     /// The server answered a request sent at `sent_at` with anything but 429.
@@ -421,7 +503,7 @@ impl Controller {
         let (restart, target) = match (share, presumed) {
             // The first wall above the share given: the key is shared as believed.
             (_, Some(share)) => {
-                self.anchor = Some(share);
+                self.anchor = Some(Anchor::new(share));
                 self.established = Some(share);
                 self.probe_slowly_above(share);
                 (share, share)
@@ -434,16 +516,17 @@ impl Controller {
             _ => {
                 // 429s that come whatever the pace (a proxy, an injected fault) must not
                 // ratchet the key down wall after wall; a real limit lower than this shows
-                // itself as a deep wall, which resets the floor. A runner sharing a key never
-                // gives up its share to them.
-                if let Some(anchor) = self.anchor.filter(|anchor| hit <= anchor * (1.0 + TRIM)) {
-                    // Met at the share, not above it: the shares add up to a little more than
-                    // the key allows (several runners' requests bunch up in one window).
-                    self.anchor = Some(anchor * (1.0 - TRIM));
-                }
-                let floor = self
-                    .anchor
-                    .unwrap_or_else(|| self.established.unwrap_or(hit) * SHALLOW_FLOOR);
+                // itself as a deep wall, which resets the floor. A runner sharing a key gives
+                // up no more than a trim of its share to a shallow wall met at it.
+                let floor = match &mut self.anchor {
+                    Some(anchor) => {
+                        if anchor.met_at(hit) {
+                            anchor.trim(now);
+                        }
+                        anchor.share
+                    }
+                    None => self.established.unwrap_or(hit) * SHALLOW_FLOOR,
+                };
                 ((hit * BETA).max(floor), (hit * SHALLOW_TARGET).max(floor))
             }
         };
@@ -469,6 +552,12 @@ impl Controller {
             let room = SHARE_ROOM_WINDOWS * cubic.window.as_secs_f64();
             cubic.coefficient = share * ROOM_MARGIN / room.powi(3);
         }
+    }
+
+    /// The server's window as learned (or assumed); a second before the key knows anything.
+    fn window(&self) -> Duration {
+        self.cubic
+            .map_or(Duration::from_secs(1), |cubic| cubic.window)
     }
 
     /// How long the pace takes to double when taking room: [`DOUBLE_WINDOWS`] of the server's.
@@ -830,18 +919,65 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_wall_met_at_the_share_trims_it() {
+    async fn a_lone_429_at_the_share_trims_it_with_no_dip() {
         let mut c = quarter_of_ten();
         let start = Instant::now();
         let at = met_the_others(&mut c, start);
         let now = exchange(&mut c, at, false);
+        let trimmed = 2.5 * (1.0 - TRIM);
+        let pace = c.pace(now).unwrap();
+        assert!(
+            (pace - trimmed).abs() < 1e-9,
+            "{pace}/s, trimmed from 2.5/s"
+        );
+        // A second one within the server's window is a wall: the pace drops while it lasts.
+        let now = exchange(&mut c, now + interval(pace), false);
+        assert!(
+            c.pace(now).unwrap() < trimmed * COLLAPSE * 1.01,
+            "{:?}",
+            c.pace(now)
+        );
         let probe = next(&c, now, ms(100));
         let back = exchange(&mut c, probe, true);
         let pace = c.pace(back).unwrap();
         assert!(
-            (pace - 2.5 * (1.0 - TRIM)).abs() < 1e-9,
-            "{pace}/s, trimmed from 2.5/s"
+            (pace - trimmed * (1.0 - TRIM)).abs() < 1e-9,
+            "{pace}/s: back at the share, trimmed once more"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn released_it_doubles_for_the_room_the_others_left_and_a_wall_takes_it_back() {
+        let start = Instant::now();
+        // The others are gone: no 429 on the way up to the ceiling.
+        let mut c = quarter_of_ten();
+        let at = met_the_others(&mut c, start);
+        c.release(at);
+        let taken = seconds_to_reach(&mut c, at, 10.0);
+        assert!(
+            taken <= 2.0 * c.doubling().unwrap().as_secs_f64() + 0.5,
+            "{taken} s"
+        );
+        // They are still there: the first 429 takes it back to the share it held.
+        let mut c = quarter_of_ten();
+        let mut at = met_the_others(&mut c, start);
+        c.release(at);
+        for _ in 0..5 {
+            at = exchange(&mut c, at, true) + interval(c.pace(at).unwrap());
+        }
+        assert!(c.pace(at).unwrap() > 2.5, "doubling");
+        let now = exchange(&mut c, at, false);
+        let probe = next(&c, now, ms(100));
+        let back = exchange(&mut c, probe, true);
+        assert!(
+            (c.pace(back).unwrap() - 2.5).abs() < 0.2,
+            "{:?}",
+            c.pace(back)
+        );
+        // A controller with no share is not released.
+        let mut own = Controller::new(Some(10.0));
+        own.release(back);
+        assert_eq!(own.pace(back), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -230,6 +230,45 @@ impl KeyLimiter {
         }
     }
 
+    /// How long `requests` take at this limiter's ceiling, evenly paced as it paces them;
+    /// `None` for an unlimited ceiling.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use omni_dbt_core::KeyLimiter;
+    /// let limiter = KeyLimiter::new("60/min".parse().unwrap());
+    /// assert_eq!(limiter.time_for(49), Some(Duration::from_secs(50)), "paced at 98%");
+    /// ```
+    pub fn time_for(&self, requests: u64) -> Option<Duration> {
+        let per_second = self
+            .inner
+            .rate
+            .per_minute()
+            .map(Ceiling::paced_per_second)?;
+        Duration::try_from_secs_f64(requests as f64 / per_second).ok()
+    }
+
+    /// Tells a limiter made [`with_share`](Self::with_share) that the other runners on its key
+    /// have probably finished, because their part of the work was planned to end by now (the
+    /// shares being in proportion to the work, every runner was planned to end at once). A
+    /// runner that fell behind (429s trim the share of the runner they fall on) then doubles its
+    /// pace from where it is, as at its start, to take the room the others left; a 429 on the
+    /// way shows they are still there, and it holds the pace it had. No effect on a limiter
+    /// that holds no share.
+    ///
+    /// ```
+    /// use omni_dbt_core::{KeyLimiter, RateLimit};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let limiter = KeyLimiter::new("600/min".parse().unwrap());
+    /// limiter.release_share();
+    /// assert!(!limiter.status().slowed, "a sole owner is unchanged");
+    /// # }
+    /// ```
+    pub fn release_share(&self) {
+        self.state().controller.release(Instant::now());
+    }
+
     /// The server answered a request sent at `sent_at` with anything but 429.
     pub(crate) fn on_response(&self, sent_at: Instant) {
         self.state().controller.on_success(sent_at, Instant::now());

@@ -261,6 +261,15 @@ pub(crate) async fn run(scenario: Scenario) -> Figures {
             1.0
         };
         let limiter = KeyLimiter::with_share(scenario.ceiling, share);
+        // Every process's part of the key is its part of the rows, so all were planned to end
+        // when the rows would take at the ceiling: past that, the others have probably gone.
+        if let Some(planned) = limiter.time_for(total).filter(|_| share < 1.0) {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(planned).await;
+                limiter.release_share();
+            });
+        }
         let server = if scenario.own_keys {
             new_server()
         } else {
@@ -456,12 +465,21 @@ mod tests {
         }
     }
 
-    /// Four runners each at the full limit, each told its share (a quarter of the rows): they
-    /// start at their shares, meet one shallow wall, hold them and finish together.
+    /// As the benchmark's shards of 1,200 rows over 48 connections split: 300/325/300/275...
+    const NEAR_EVEN: &[u64] = &[12, 13, 12, 11];
+    /// ...and 400/300/275/225.
+    const UNEVEN: &[u64] = &[16, 12, 11, 9];
+
+    /// Four runners each at the full limit, each told its share (its part of the rows, split
+    /// as the benchmark's shards): they start at their shares, meet one shallow wall, hold
+    /// them, and the one that 429s fall on catches up once the others were planned to end.
     #[tokio::test(start_paused = true)]
     async fn four_runners_told_their_shares_use_the_key_fully_with_few_429s() {
         for window in [Window::Fixed, Window::Sliding] {
-            let scenario = Scenario::new(strict(window), 4, per_minute(600), 1200);
+            let scenario = Scenario {
+                split: Split::Weighted(NEAR_EVEN),
+                ..Scenario::new(strict(window), 4, per_minute(600), 1200)
+            };
             for figures in runs(scenario, 4).await {
                 assert!(
                     figures.rate_limited_share() <= 0.03,
@@ -472,20 +490,19 @@ mod tests {
         }
     }
 
-    /// Shares in proportion to uneven work (as shards split by connection hash are) still
-    /// finish close together.
+    /// Shares in proportion to uneven work still end close together.
     #[tokio::test(start_paused = true)]
     async fn runners_given_shares_of_uneven_work_finish_close_together() {
         for window in [Window::Fixed, Window::Sliding] {
             let scenario = Scenario {
-                split: Split::Weighted(&[16, 12, 11, 9]),
+                split: Split::Weighted(UNEVEN),
                 ..Scenario::new(strict(window), 4, per_minute(600), 1200)
             };
             let all = runs(scenario, 4).await;
             let share = mean(&all, Figures::rate_limited_share);
             let throughput = mean(&all, Figures::throughput);
             assert!(share <= 0.03, "{window:?}: 429s {share}");
-            assert!(throughput >= 0.83, "{window:?}: throughput {throughput}");
+            assert!(throughput >= 0.90, "{window:?}: throughput {throughput}");
         }
     }
 
@@ -549,8 +566,10 @@ mod tests {
         };
         let split = if std::env::var("SIM_EVEN").is_ok() {
             Split::Even
+        } else if std::env::var("SIM_NEAR").is_ok() {
+            Split::Weighted(NEAR_EVEN)
         } else {
-            Split::Weighted(&[16, 12, 11, 9])
+            Split::Weighted(UNEVEN)
         };
         let seed: u64 = std::env::var("SIM_SEED")
             .ok()
@@ -577,8 +596,6 @@ mod tests {
     #[tokio::test(start_paused = true)]
     #[ignore = "a report for tuning, not a check"]
     async fn sim_report() {
-        // As the benchmark's shards of 1,200 rows over 48 connections split: 400/300/275/225.
-        const UNEVEN: &[u64] = &[16, 12, 11, 9];
         // SIM_QUICK: only the benchmark's own case (600/min per 2 s, 1,200 rows).
         let quick = std::env::var("SIM_QUICK").is_ok();
         let limits: &[(u32, u64)] = if quick {
@@ -593,7 +610,12 @@ mod tests {
                 for &rows in row_counts {
                     let cases = [
                         ("single owner", 1, per_minute(limit_per_minute), Split::Even),
-                        ("4 shards", 4, per_minute(limit_per_minute), Split::Even),
+                        (
+                            "4 shards",
+                            4,
+                            per_minute(limit_per_minute),
+                            Split::Weighted(NEAR_EVEN),
+                        ),
                         (
                             "4 uneven shards",
                             4,
