@@ -4,14 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use omni_dbt_core::KeyLimiter;
-use tokio::task::JoinSet;
-
 use tokio::sync::mpsc;
 
 use crate::config::{FailureThreshold, InvalidRows, KeySharing, RunConfig, WriteMode};
 use crate::error::{RunError, Sent};
-use crate::execute::clients::{build_clients, key_summaries, key_watch, total_stats};
+use crate::execute::clients::{
+    build_clients, key_summaries, key_watch, release_shares, total_stats,
+};
 use crate::execute::feed::{FeedError, Feeder};
 use crate::execute::workers::{run_workers, KeyClient, PoolSettings};
 use crate::plan::deletions::DeletionPlan;
@@ -101,19 +100,6 @@ pub(crate) async fn run_for(
         config.api.key_share = share;
     }
     let clients = build_clients(&config.api)?;
-    // Dropped with the run, which stops the release if it has not come yet.
-    let mut _release = JoinSet::new();
-    if let Some(planned) = planned_end(&config, &report, &clients) {
-        let limiters: Vec<_> = clients
-            .iter()
-            .map(|key| key.client.limiter().clone())
-            .collect();
-        _release.spawn(async move {
-            tokio::time::sleep(planned).await;
-            tracing::debug!("the shards' planned end: taking whatever room the others left");
-            limiters.iter().for_each(KeyLimiter::release_share);
-        });
-    }
     reporter.keys(&key_watch(&clients));
     let results_path = config.results_path();
     let claim = match config.write_mode {
@@ -209,6 +195,9 @@ pub(crate) async fn run_for(
         config.stop.clone(),
         allowed,
     ));
+    // Stopped when the run ends, dropping it.
+    let _release =
+        planned_end(&config, &report, &clients).map(|planned| release_shares(&clients, planned));
     reporter.phase(Phase::Executing {
         rows: report.rows + deletions.len(),
     });
@@ -354,9 +343,9 @@ fn key_share(config: &RunConfig, report: &ScanReport) -> Option<f64> {
     (share > 0.0 && share < 1.0).then_some(share)
 }
 
-/// How long after its start a shard sharing its keys was planned to end, with the others: its
-/// keys' parts of the input's rows at the paced `--rate`, since every shard's part of a key is
-/// its part of the rows. `None` when the shard takes its keys to be its own.
+/// How long after they start sending rows the shards sharing their keys were planned to end,
+/// together: each key's part of the input's rows at the paced `--rate`, since every shard's
+/// part of a key is its part of the rows. `None` when the shard takes its keys to be its own.
 fn planned_end(config: &RunConfig, report: &ScanReport, clients: &[KeyClient]) -> Option<Duration> {
     key_share(config, report)?;
     let per_key = report.input_rows.div_ceil(clients.len().max(1) as u64);

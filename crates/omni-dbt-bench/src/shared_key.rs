@@ -5,8 +5,9 @@
 //! `Retry-After` (as Omni), 10 ms latency:
 //!
 //! - **single owner**: one runner, `--rate` at the limit (the baseline: no 429 at all);
-//! - **4 shards**: four processes, `--shard K/4` of one input, each `--rate` at the full limit,
-//!   on an input whose connections split about evenly (300/325/300/275 rows);
+//! - **4 shards**: four processes, `--shard K/4` of one input, each `--rate` at the full limit
+//!   (each so starts at its part of it, its share of the rows, as shards sharing a key do), on
+//!   an input whose connections split about evenly (300/325/300/275 rows);
 //! - **4 uneven shards**: the same on an input that splits as unevenly as connection hashing
 //!   can (400/300/275/225 rows), so that shards finish at different times;
 //! - **2x ceiling**: one runner, `--rate` twice the limit;

@@ -44,9 +44,15 @@
 //!   A runner told its share (shards of one input, each given its part of the rows) starts at
 //!   it and doubles from there: alone on the key it is at its ceiling after a few doublings
 //!   with no 429; among the others it meets a shallow wall at once, which shows the key is
-//!   shared, and it holds its share from then on. Shares in proportion to the work make the
-//!   runners finish together; walls met at the share trim it by [`TRIM`], and growth above it
-//!   probes only every [`SHARE_ROOM_WINDOWS`], to take the room of runners that leave early.
+//!   shared, and it holds its share from then on, probing above it only every
+//!   [`SHARE_ROOM_WINDOWS`]. Shares in proportion to the work make the runners end together.
+//! - **Requests bunch up, and always on the same runner.** Shares that add up to 98% of a
+//!   window still overflow it now and then, and the request that overflows is, time after
+//!   time, the one of the runner whose share is just over a whole number of requests per
+//!   window. A lone 429 at a held share trims it by [`TRIM`] at once, without the dip of a
+//!   streak; that runner then falls behind the plan, and catches up once the others were
+//!   planned to end ([`Controller::release`]): it doubles from where it is into the room they
+//!   left, or, if they are still there, holds its pace after the first 429.
 //!
 //! Responses to requests sent before the last cut say nothing about the new pace, so they
 //! neither cut again nor end a streak (as TCP cuts once per window of losses).

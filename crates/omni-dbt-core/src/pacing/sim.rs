@@ -252,6 +252,7 @@ pub(crate) async fn run(scenario: Scenario) -> Figures {
     let start = Instant::now();
     let split = scenario.split.rows(scenario.rows, scenario.processes);
     let mut tasks = Vec::new();
+    let mut releases = Vec::new();
     let mut traced = Vec::new();
     for (process, rows) in split.iter().enumerate() {
         let total: u64 = split.iter().sum();
@@ -263,12 +264,16 @@ pub(crate) async fn run(scenario: Scenario) -> Figures {
         let limiter = KeyLimiter::with_share(scenario.ceiling, share);
         // Every process's part of the key is its part of the rows, so all were planned to end
         // when the rows would take at the ceiling: past that, the others have probably gone.
+        // As the batch runner does: released then, and every twentieth of that again.
         if let Some(planned) = limiter.time_for(total).filter(|_| share < 1.0) {
             let limiter = limiter.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(planned).await;
-                limiter.release_share();
-            });
+            releases.push(tokio::spawn(async move {
+                tokio::time::sleep(planned + scenario.stagger * process as u32).await;
+                loop {
+                    limiter.release_share();
+                    tokio::time::sleep(planned / 20).await;
+                }
+            }));
         }
         let server = if scenario.own_keys {
             new_server()
@@ -299,6 +304,7 @@ pub(crate) async fn run(scenario: Scenario) -> Figures {
     if let Some(tracer) = tracer {
         tracer.abort();
     }
+    releases.iter().for_each(tokio::task::JoinHandle::abort);
     Figures {
         requests: requests.load(Ordering::SeqCst),
         rate_limited: rate_limited.load(Ordering::SeqCst),
