@@ -46,7 +46,7 @@ pub(crate) fn build_clients(settings: &ApiSettings) -> Result<Vec<KeyClient>, Ru
         .collect()
 }
 
-/// Once the shards sharing these keys were `planned` to end, and every twentieth of that again
+/// Once the shards sharing these keys were `planned` to end, and every fortieth of that again
 /// while the run goes on, tells each key's limiter that the others have probably finished
 /// ([`omni_dbt_core::KeyLimiter::release_share`]): a shard that fell behind takes the room they
 /// left, and one released too early (the others are still there) costs a 429 and tries again
@@ -59,7 +59,7 @@ pub(crate) fn release_shares(clients: &[KeyClient], planned: Duration) -> JoinSe
     let mut task = JoinSet::new();
     task.spawn(async move {
         tokio::time::sleep(planned).await;
-        let again = (planned / 20).max(Duration::from_secs(1));
+        let again = (planned / 40).max(Duration::from_secs(1));
         loop {
             tracing::debug!("the shards were planned to end: taking any room the others left");
             limiters.iter().for_each(KeyLimiter::release_share);

@@ -264,14 +264,14 @@ pub(crate) async fn run(scenario: Scenario) -> Figures {
         let limiter = KeyLimiter::with_share(scenario.ceiling, share);
         // Every process's part of the key is its part of the rows, so all were planned to end
         // when the rows would take at the ceiling: past that, the others have probably gone.
-        // As the batch runner does: released then, and every twentieth of that again.
+        // As the batch runner does: released then, and every fortieth of that again.
         if let Some(planned) = limiter.time_for(total).filter(|_| share < 1.0) {
             let limiter = limiter.clone();
             releases.push(tokio::spawn(async move {
                 tokio::time::sleep(planned + scenario.stagger * process as u32).await;
                 loop {
                     limiter.release_share();
-                    tokio::time::sleep(planned / 20).await;
+                    tokio::time::sleep(planned / 40).await;
                 }
             }));
         }
