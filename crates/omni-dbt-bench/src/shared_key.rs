@@ -42,9 +42,8 @@ const EVEN_SEED: u64 = 21;
 const UNEVEN_SEED: u64 = 10;
 /// Said once in the table's notes, of every case.
 const ABOUT_THE_CASES: &str = "every shared-key case: 1,200 rows, two minutes at the limit \
-(60 of its windows), so the first wall (about 12 to 16 429s when four runners start at once, \
-whatever the run's length) weighs about 1% of the requests, as in a real run, not 8% as in \
-200 rows; ratio is accepted requests per second over the limit, from the first start to the \
+(60 of its windows), so the first wall (a few 429s per runner, whatever the run's length) \
+weighs under 1% of the requests, as in a real run, not several % as in 200 rows; ratio is accepted requests per second over the limit, from the first start to the \
 last exit; the ten cases run side by side, each against its own sandbox";
 const TOKEN: &str = "bench-shared-key-token";
 const TOKEN_ENV: &str = "BENCH_SHARED_KEY";
