@@ -2,17 +2,16 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::config::{FailureThreshold, InvalidRows, KeySharing, RunConfig, WriteMode};
+use crate::config::{FailureThreshold, InvalidRows, RunConfig, WriteMode};
 use crate::error::{RunError, Sent};
-use crate::execute::clients::{
-    build_clients, key_summaries, key_watch, release_shares, total_stats,
-};
+use crate::execute::clients::{build_clients, key_summaries, key_watch, total_stats};
 use crate::execute::feed::{FeedError, Feeder};
-use crate::execute::workers::{run_workers, KeyClient, PoolSettings};
+use crate::execute::share::{key_share, planned_end, release_shares};
+use crate::execute::workers::{run_workers, PoolSettings};
 use crate::plan::deletions::DeletionPlan;
 use crate::plan::inventory::Inventory;
 use crate::plan::prune::{check_prunable, plan_prune, PruneScope};
@@ -87,9 +86,6 @@ pub(crate) async fn run_for(
     }
     check_prunable(&config, input.display_name(), &report)?;
 
-    // The whole configuration is checked, and the results file locked, before anything is
-    // created on disk, so that a corrected command is not refused by what a failed start left
-    // behind. The file itself is opened only once the plan is known to be good.
     if let Some(share) = key_share(&config, &report) {
         tracing::info!(
             "this shard takes its key to be shared with the other shards: it starts at {:.1}% \
@@ -99,6 +95,10 @@ pub(crate) async fn run_for(
         );
         config.api.key_share = share;
     }
+
+    // The whole configuration is checked, and the results file locked, before anything is
+    // created on disk, so that a corrected command is not refused by what a failed start left
+    // behind. The file itself is opened only once the plan is known to be good.
     let clients = build_clients(&config.api)?;
     reporter.keys(&key_watch(&clients));
     let results_path = config.results_path();
@@ -328,30 +328,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// Checks the results path (its format, that it is neither a directory nor the input, that a new
 /// run finds no earlier file) and locks it for this run.
-/// This shard's share of its keys when it takes them to be shared with the other shards: its
-/// part of the input's rows. `None` without a shard, with keys of its own, with no rate to take
-/// a part of, or when the shard has every row or none.
-fn key_share(config: &RunConfig, report: &ScanReport) -> Option<f64> {
-    if config.shard.is_none()
-        || config.key_sharing != KeySharing::BetweenShards
-        || config.api.rate.per_minute().is_none()
-        || report.input_rows == 0
-    {
-        return None;
-    }
-    let share = report.rows as f64 / report.input_rows as f64;
-    (share > 0.0 && share < 1.0).then_some(share)
-}
-
-/// How long after they start sending rows the shards sharing their keys were planned to end,
-/// together: each key's part of the input's rows at the paced `--rate`, since every shard's
-/// part of a key is its part of the rows. `None` when the shard takes its keys to be its own.
-fn planned_end(config: &RunConfig, report: &ScanReport, clients: &[KeyClient]) -> Option<Duration> {
-    key_share(config, report)?;
-    let per_key = report.input_rows.div_ceil(clients.len().max(1) as u64);
-    clients.first()?.client.limiter().time_for(per_key)
-}
-
 fn claim_results(
     path: &Path,
     input: &InputSource,

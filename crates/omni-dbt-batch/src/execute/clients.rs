@@ -1,9 +1,6 @@
 //! One client per API key, built from a command's settings, and their request totals.
 
-use std::time::Duration;
-
-use omni_dbt_core::{Client, KeyLimiter, RetryBudget, Tally};
-use tokio::task::JoinSet;
+use omni_dbt_core::{Client, RetryBudget, Tally};
 
 use crate::config::ApiSettings;
 use crate::error::RunError;
@@ -44,29 +41,6 @@ pub(crate) fn build_clients(settings: &ApiSettings) -> Result<Vec<KeyClient>, Ru
             })
         })
         .collect()
-}
-
-/// Once the shards sharing these keys were `planned` to end, and every fortieth of that again
-/// while the run goes on, tells each key's limiter that the others have probably finished
-/// ([`omni_dbt_core::KeyLimiter::release_share`]): a shard that fell behind takes the room they
-/// left, and one released too early (the others are still there) costs a 429 and tries again
-/// later. The task stops when the returned set is dropped.
-pub(crate) fn release_shares(clients: &[KeyClient], planned: Duration) -> JoinSet<()> {
-    let limiters: Vec<KeyLimiter> = clients
-        .iter()
-        .map(|key| key.client.limiter().clone())
-        .collect();
-    let mut task = JoinSet::new();
-    task.spawn(async move {
-        tokio::time::sleep(planned).await;
-        let again = (planned / 40).max(Duration::from_secs(1));
-        loop {
-            tracing::debug!("the shards were planned to end: taking any room the others left");
-            limiters.iter().for_each(KeyLimiter::release_share);
-            tokio::time::sleep(again).await;
-        }
-    });
-    task
 }
 
 /// Requests, retries and 429s across every key's client.

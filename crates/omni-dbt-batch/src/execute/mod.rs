@@ -11,4 +11,5 @@ pub(crate) mod feed;
 pub(crate) mod job;
 pub(crate) mod reconcile;
 pub(crate) mod send;
+pub(crate) mod share;
 pub(crate) mod workers;

@@ -282,10 +282,10 @@ impl Controller {
     /// A controller for a runner given `share` (0 to 1) of a key it is believed to share with
     /// others, each under `ceiling` (the key's limit). It starts at its share of the ceiling and
     /// doubles from there until the server refuses: a runner with the key to itself so reaches
-    /// its ceiling in a few doublings, and runners that do share it meet one shallow wall just
-    /// above their shares, which shows the key is shared: each holds its share from then on,
-    /// probing above it slowly. A deep first wall shows the key allows less than the shares add
-    /// up to, and is measured as any other.
+    /// its ceiling in a few doublings, and runners that do share it meet one wall just above
+    /// their shares, which shows the key is shared: each holds its share from then on, probing
+    /// above it slowly. A key that allows less than the shares add up to shows it in the walls
+    /// that follow, deep ones, which are measured as any other.
     pub(crate) fn sharing(ceiling: Option<f64>, share: f64) -> Self {
         let Some(ceiling) = ceiling.filter(|_| share > 0.0 && share < 1.0) else {
             return Self::new(ceiling);
@@ -507,7 +507,8 @@ impl Controller {
         );
         let presumed = self.presumed.take();
         let (restart, target) = match (share, presumed) {
-            // The first wall above the share given: the key is shared as believed.
+            // The first wall since the share was given (or released): the key is shared as
+            // believed, and the share is held.
             (_, Some(share)) => {
                 self.anchor = Some(Anchor::new(share));
                 self.established = Some(share);
