@@ -31,6 +31,17 @@ pub struct ApiKey {
     pub token: SecretString,
 }
 
+#[cfg(test)]
+impl ApiKey {
+    /// A key named `label`, with a made-up token, for tests that send nothing.
+    pub(crate) fn fake(label: &str) -> Self {
+        Self {
+            label: label.into(),
+            token: SecretString::from(format!("token-of-{label}")),
+        }
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKey")

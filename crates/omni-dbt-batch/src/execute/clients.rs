@@ -89,23 +89,15 @@ mod tests {
     use std::time::Duration;
 
     use omni_dbt_core::RateLimit;
-    use secrecy::SecretString;
 
     use super::*;
     use crate::config::ApiKey;
-
-    fn key(label: &str) -> ApiKey {
-        ApiKey {
-            label: label.into(),
-            token: SecretString::from(format!("token-of-{label}")),
-        }
-    }
 
     #[test]
     fn every_key_spends_from_one_budget_of_the_configured_size() {
         let mut api = ApiSettings::new(
             "http://127.0.0.1:9",
-            vec![key("OMNI_KEY_1"), key("OMNI_KEY_2")],
+            vec![ApiKey::fake("OMNI_KEY_1"), ApiKey::fake("OMNI_KEY_2")],
         );
         api.timeout = Duration::from_secs(1);
         api.retry_budget = 40;

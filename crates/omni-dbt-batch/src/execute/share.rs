@@ -64,23 +64,17 @@ pub(crate) fn release_shares(clients: &[KeyClient], planned: Duration) -> JoinSe
 #[cfg(test)]
 mod tests {
     use omni_dbt_core::RateLimit;
-    use secrecy::SecretString;
 
     use super::*;
     use crate::config::ApiKey;
     use crate::execute::clients::build_clients;
     use crate::read::input::InputSource;
 
-    fn key(label: &str) -> ApiKey {
-        ApiKey {
-            label: label.into(),
-            token: SecretString::from(format!("token-of-{label}")),
-        }
-    }
-
     /// Shard 2 of 4 at 600/min, with `keys` keys.
     fn config(keys: usize) -> RunConfig {
-        let keys = (1..=keys).map(|k| key(&format!("OMNI_KEY_{k}"))).collect();
+        let keys = (1..=keys)
+            .map(|k| ApiKey::fake(&format!("OMNI_KEY_{k}")))
+            .collect();
         let mut config = RunConfig::new(InputSource::Stdin, "http://127.0.0.1:9", keys);
         config.shard = Some("2/4".parse().unwrap());
         config.api.rate = "600/min".parse().unwrap();

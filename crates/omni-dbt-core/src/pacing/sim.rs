@@ -430,6 +430,26 @@ mod tests {
         all
     }
 
+    /// Every run of `all` kept 429s to 3% of its requests and reached `throughput` of the limit.
+    fn assert_every_run(all: &[Figures], window: Window, throughput: f64) {
+        for figures in all {
+            assert!(
+                figures.rate_limited_share() <= 0.03,
+                "{window:?}: {figures}"
+            );
+            assert!(figures.throughput() >= throughput, "{window:?}: {figures}");
+        }
+    }
+
+    /// The runs of `all` kept 429s to `rate_limited` of their requests and reached `throughput`
+    /// of the limit, on average.
+    fn assert_on_average(all: &[Figures], window: Window, rate_limited: f64, throughput: f64) {
+        let share = mean(all, Figures::rate_limited_share);
+        let reached = mean(all, Figures::throughput);
+        assert!(share <= rate_limited, "{window:?}: 429s {share}");
+        assert!(reached >= throughput, "{window:?}: throughput {reached}");
+    }
+
     fn mean(all: &[Figures], figure: impl Fn(&Figures) -> f64) -> f64 {
         all.iter().map(figure).sum::<f64>() / all.len() as f64
     }
@@ -447,13 +467,7 @@ mod tests {
     async fn a_ceiling_twice_the_limit_learns_the_limit() {
         for window in [Window::Fixed, Window::Sliding] {
             let scenario = Scenario::new(strict(window), 1, per_minute(1200), 1200);
-            for figures in runs(scenario, 3).await {
-                assert!(
-                    figures.rate_limited_share() <= 0.03,
-                    "{window:?}: {figures}"
-                );
-                assert!(figures.throughput() >= 0.92, "{window:?}: {figures}");
-            }
+            assert_every_run(&runs(scenario, 3).await, window, 0.92);
         }
     }
 
@@ -461,13 +475,7 @@ mod tests {
     async fn an_unlimited_runner_learns_the_limit() {
         for window in [Window::Fixed, Window::Sliding] {
             let scenario = Scenario::new(strict(window), 1, RateLimit::Unlimited, 1200);
-            for figures in runs(scenario, 3).await {
-                assert!(
-                    figures.rate_limited_share() <= 0.03,
-                    "{window:?}: {figures}"
-                );
-                assert!(figures.throughput() >= 0.92, "{window:?}: {figures}");
-            }
+            assert_every_run(&runs(scenario, 3).await, window, 0.92);
         }
     }
 
@@ -486,13 +494,7 @@ mod tests {
                 split: Split::Weighted(NEAR_EVEN),
                 ..Scenario::new(strict(window), 4, per_minute(600), 1200)
             };
-            for figures in runs(scenario, 4).await {
-                assert!(
-                    figures.rate_limited_share() <= 0.03,
-                    "{window:?}: {figures}"
-                );
-                assert!(figures.throughput() >= 0.92, "{window:?}: {figures}");
-            }
+            assert_every_run(&runs(scenario, 4).await, window, 0.92);
         }
     }
 
@@ -504,11 +506,7 @@ mod tests {
                 split: Split::Weighted(UNEVEN),
                 ..Scenario::new(strict(window), 4, per_minute(600), 1200)
             };
-            let all = runs(scenario, 4).await;
-            let share = mean(&all, Figures::rate_limited_share);
-            let throughput = mean(&all, Figures::throughput);
-            assert!(share <= 0.03, "{window:?}: 429s {share}");
-            assert!(throughput >= 0.90, "{window:?}: throughput {throughput}");
+            assert_on_average(&runs(scenario, 4).await, window, 0.03, 0.90);
         }
     }
 
@@ -524,11 +522,7 @@ mod tests {
                 told: false,
                 ..Scenario::new(strict(window), 4, per_minute(600), 1200)
             };
-            let all = runs(scenario, 4).await;
-            let share = mean(&all, Figures::rate_limited_share);
-            let throughput = mean(&all, Figures::throughput);
-            assert!(share <= 0.035, "{window:?}: 429s {share}");
-            assert!(throughput >= 0.80, "{window:?}: throughput {throughput}");
+            assert_on_average(&runs(scenario, 4).await, window, 0.035, 0.80);
         }
     }
 
