@@ -164,6 +164,17 @@ async fn a_shard_starts_at_its_part_of_the_rate_unless_its_key_is_its_own() {
         shared.stderr
     );
     assert!(!own.stderr.contains("starts at"), "{}", own.stderr);
+    // The summary names the part too, and only for the shard that took one.
+    let summary = format!(
+        "this shard's part {:.1}%",
+        100.0 * first.len() as f64 / rows.len() as f64
+    );
+    assert!(
+        shared.stdout.contains(&summary),
+        "{summary:?} in:\n{}",
+        shared.stdout
+    );
+    assert!(!own.stdout.contains("this shard's part"), "{}", own.stdout);
     let all: Vec<_> = first.into_iter().chain(second).collect();
     assert_all_created(&all, &rows, &scenario.snapshot());
 }

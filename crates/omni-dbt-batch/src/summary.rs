@@ -76,10 +76,12 @@ pub struct Summary {
 ///     ceiling: "600/min".into(),
 ///     pace_per_minute: Some(147.2),
 ///     slowed: true,
+///     share: Some(0.25),
 /// };
 /// let json = serde_json::to_value(&key).unwrap();
 /// assert_eq!(json["label"], "OMNI_KEY_2");
 /// assert_eq!(json["pace_per_minute"], 147.2);
+/// assert_eq!(json["share"], 0.25);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct KeySummary {
@@ -96,8 +98,11 @@ pub struct KeySummary {
     /// The pace it ended at, in requests per minute; `None` for an unlimited key that never met
     /// a 429 (it was never paced).
     pub pace_per_minute: Option<f64>,
-    /// Whether 429s had slowed it below its ceiling when the run ended.
+    /// Whether it was paced below its ceiling when the run ended: by 429s, or by its share.
     pub slowed: bool,
+    /// This run's part of the key's ceiling when it shared the key with other shards (0.25: a
+    /// quarter, its part of the input's rows); `None` when it took the key to be its own.
+    pub share: Option<f64>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

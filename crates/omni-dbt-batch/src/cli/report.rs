@@ -76,12 +76,20 @@ pub(super) fn print_summary(summary: &Summary) {
 }
 
 /// One key's line of the summary: `key OMNI_KEY_2: 310 requests, 4 rate-limited (429), ended
-/// slowed to 147/min (ceiling 600/min)`.
+/// slowed to 147/min (ceiling 600/min)`, and `, this shard's part 25.0%` for a shared key.
 fn key_line(key: &KeySummary) -> String {
+    let ceiling = match key.share {
+        Some(share) => format!(
+            "ceiling {}, this shard's part {:.1}%",
+            key.ceiling,
+            share * 100.0
+        ),
+        None => format!("ceiling {}", key.ceiling),
+    };
     let pace = match key.pace_per_minute {
-        None => format!("never paced (ceiling {})", key.ceiling),
-        Some(pace) if key.slowed => format!("ended slowed to {pace}/min (ceiling {})", key.ceiling),
-        Some(pace) => format!("ended at {pace}/min (ceiling {})", key.ceiling),
+        None => format!("never paced ({ceiling})"),
+        Some(pace) if key.slowed => format!("ended slowed to {pace}/min ({ceiling})"),
+        Some(pace) => format!("ended at {pace}/min ({ceiling})"),
     };
     format!(
         "key {}: {} requests, {} rate-limited (429), {pace}",
@@ -116,6 +124,7 @@ mod tests {
             ceiling: ceiling.into(),
             pace_per_minute,
             slowed,
+            share: None,
         }
     }
 
@@ -132,6 +141,16 @@ mod tests {
         );
         assert!(
             key_line(&key(None, false, "unlimited")).ends_with("never paced (ceiling unlimited)")
+        );
+        let shard = KeySummary {
+            share: Some(0.25),
+            ..key(Some(147.0), true, "600/min")
+        };
+        assert!(
+            key_line(&shard)
+                .ends_with("ended slowed to 147/min (ceiling 600/min, this shard's part 25.0%)"),
+            "{}",
+            key_line(&shard)
         );
     }
 }

@@ -79,6 +79,7 @@ pub(crate) fn key_summaries(clients: &[KeyClient]) -> Vec<KeySummary> {
                 ceiling: status.ceiling.to_string(),
                 pace_per_minute: status.pace_per_minute,
                 slowed: status.slowed,
+                share: status.share,
             }
         })
         .collect()

@@ -58,6 +58,8 @@ pub struct KeyLimiter {
 
 struct Inner {
     rate: RateLimit,
+    /// The part of the ceiling given to [`KeyLimiter::with_share`], when less than the whole.
+    share: Option<f64>,
     ceiling: Option<Ceiling>,
     state: Mutex<State>,
 }
@@ -111,9 +113,11 @@ impl KeyLimiter {
     /// ```
     pub fn with_share(ceiling: RateLimit, share: f64) -> Self {
         let paced = ceiling.per_minute().map(Ceiling::paced_per_second);
+        let part = paced.and(Some(share)).filter(|s| *s > 0.0 && *s < 1.0);
         Self {
             inner: Arc::new(Inner {
                 rate: ceiling,
+                share: part,
                 ceiling: ceiling.per_minute().map(Ceiling::new),
                 state: Mutex::new(State {
                     controller: Controller::sharing(paced, share),
@@ -170,6 +174,7 @@ impl KeyLimiter {
         let wall_clock = |left: Duration| SystemTime::now().checked_add(left);
         KeyStatus {
             ceiling: self.inner.rate,
+            share: self.inner.share,
             pace_per_minute: pace.map(|p| round_per_minute(p * 60.0)),
             slowed: slowed.is_some(),
             paused_for,

@@ -19,6 +19,7 @@ use crate::rate::RateLimit;
 /// assert_eq!(status.paused_for, None);
 /// assert_eq!(status.backoff_until, None);
 /// assert_eq!(status.rate_limited, 0);
+/// assert_eq!(status.share, None, "the whole key");
 /// # }
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -26,11 +27,14 @@ use crate::rate::RateLimit;
 pub struct KeyStatus {
     /// The configured ceiling (`--rate`).
     pub ceiling: RateLimit,
+    /// The part of the ceiling the key started at, when it is shared with other runners (see
+    /// [`KeyLimiter::with_share`](crate::KeyLimiter::with_share)); `None` for the whole key.
+    pub share: Option<f64>,
     /// The pace requests are held to now, in requests per minute; `None` while an unlimited key
     /// has not met a 429 (it is not paced at all).
     pub pace_per_minute: Option<f64>,
-    /// Whether 429s have slowed the key below its ceiling (for an unlimited key: whether it
-    /// is paced at all).
+    /// Whether the key is paced below its ceiling: by 429s, or by its [`share`](Self::share)
+    /// of a shared key (for an unlimited key: whether it is paced at all).
     pub slowed: bool,
     /// How much longer every request of the key is held back because the server sent
     /// `Retry-After`, if it is.
