@@ -96,10 +96,12 @@ impl KeyLimiter {
     ///
     /// It starts at its share of the ceiling instead of the whole, then doubles until the server
     /// refuses. A runner with the key to itself so reaches its ceiling in a few doublings with no
-    /// 429; runners that do share it meet one shallow wall just above their shares, hold their
+    /// 429; runners that do share it meet one wall just above their shares and hold their
     /// shares from then on (so that runners given shares in proportion to their work finish
-    /// together), and probe above them slowly to take the room of runners that finish first. A
-    /// share of 1, or one outside (0, 1), or an unlimited ceiling, is [`KeyLimiter::new`].
+    /// together), probing above them only slowly. A lone 429 met at the share trims it by 1%;
+    /// [`release_share`](Self::release_share) lets a runner that fell behind take the room of
+    /// the others once they were planned to end. A share of 1, or one outside (0, 1), or an
+    /// unlimited ceiling, is [`KeyLimiter::new`].
     ///
     /// ```
     /// use omni_dbt_core::{KeyLimiter, RateLimit};
@@ -109,6 +111,7 @@ impl KeyLimiter {
     /// let status = limiter.status();
     /// assert!(status.slowed, "starts under its ceiling");
     /// assert_eq!(status.pace_per_minute, Some(147.0), "at a quarter of it, paced at 98%");
+    /// assert_eq!(status.share, Some(0.25));
     /// # }
     /// ```
     pub fn with_share(ceiling: RateLimit, share: f64) -> Self {
