@@ -10,6 +10,39 @@ use omni_dbt_e2e::*;
 
 const ROWS: usize = 16;
 
+/// A run of 40 rows at 600/min (seconds long) against a sandbox of its own, once it has
+/// written `records` records: it holds its results file.
+struct Writing {
+    sandbox: omni_dbt_sandbox::Sandbox,
+    /// Holds the input and results files.
+    _dir: tempfile::TempDir,
+    rows: Vec<InputRow>,
+    input: std::path::PathBuf,
+    results: std::path::PathBuf,
+    running: Running,
+}
+
+async fn a_run_writing(records: usize) -> Writing {
+    let sandbox = start_sandbox(fast_sandbox()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = spread_rows(40, 2);
+    let input = write_csv(dir.path(), "envs.csv", &rows);
+    let results = default_results(&input);
+    let mut running = cli()
+        .run_against(&sandbox, &input)
+        .args(["--rate", "600/min"])
+        .spawn();
+    running.wait_for_records(&results, records).await;
+    Writing {
+        sandbox,
+        _dir: dir,
+        rows,
+        input,
+        results,
+        running,
+    }
+}
+
 /// Starts two runs together on the same input and results file, both with `flag` (an overlapping
 /// cron job), paced so that each lasts seconds. Checks that exactly one proceeds (exit 0) and the
 /// other exits 2 naming the first's pid, and that every environment was created once.
@@ -72,18 +105,15 @@ async fn two_forced_runs_started_together_let_one_proceed_and_refuse_the_other_n
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_killed_with_sigkill_leaves_no_lock_that_blocks_the_next_resume() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(40, 2);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let results = default_results(&input);
-
-    let mut running = cli()
-        .run_against(&sandbox, &input)
-        .args(["--rate", "600/min"])
-        .spawn();
+    let Writing {
+        sandbox,
+        _dir,
+        rows,
+        input,
+        results,
+        running,
+    } = a_run_writing(5).await;
     let pid = running.pid();
-    running.wait_for_records(&results, 5).await;
     assert!(
         file_contains(&lock_of(&results), &format!("\"pid\":{pid}")),
         "the lock file names its holder"
@@ -116,17 +146,14 @@ async fn a_run_killed_with_sigkill_leaves_no_lock_that_blocks_the_next_resume() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn undo_is_refused_while_the_run_it_would_undo_still_writes_its_results() {
-    let sandbox = start_sandbox(fast_sandbox()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let rows = spread_rows(40, 2);
-    let input = write_csv(dir.path(), "envs.csv", &rows);
-    let results = default_results(&input);
-    let mut running = cli()
-        .run_against(&sandbox, &input)
-        .args(["--rate", "600/min"])
-        .spawn();
+    let Writing {
+        sandbox,
+        _dir,
+        results,
+        running,
+        ..
+    } = a_run_writing(3).await;
     let run_pid = running.pid();
-    running.wait_for_records(&results, 3).await;
 
     let undo = cli()
         .undo_against(&sandbox, &results)

@@ -46,6 +46,45 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
 }
 
+impl Invocation {
+    /// `run INPUT --base-url URL --results <bench dir>/<label>.results.csv --force`, with one
+    /// `--token-env NAME` per key of `keys` (name, token) and the tokens in the environment.
+    /// Add a case's own flags with [`arg`](Self::arg).
+    pub fn run(
+        ctx: &Context,
+        label: &str,
+        input: &Path,
+        base_url: String,
+        keys: Vec<(String, String)>,
+    ) -> Self {
+        let results = ctx.dir.join(format!("{label}.results.csv"));
+        let mut args = vec![
+            "run".to_owned(),
+            input.display().to_string(),
+            "--base-url".into(),
+            base_url,
+            "--results".into(),
+            results.display().to_string(),
+            "--force".into(),
+        ];
+        for (name, _) in &keys {
+            args.push("--token-env".into());
+            args.push(name.clone());
+        }
+        Self {
+            label: label.to_owned(),
+            args,
+            env: keys,
+        }
+    }
+
+    /// Adds arguments.
+    pub fn arg(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+}
+
 /// The `--summary-json` fields the bench reads.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RunSummary {

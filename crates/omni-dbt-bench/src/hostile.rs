@@ -177,26 +177,10 @@ fn run_invocation(
     sandbox: &Sandbox,
 ) -> Invocation {
     let file_label = case.label.replace('/', "-");
-    let results = ctx.dir.join(format!("{file_label}.results.csv"));
-    let mut args: Vec<String> = vec![
-        "run".into(),
-        input.display().to_string(),
-        "--base-url".into(),
-        sandbox.base_url(),
-        "--token-env".into(),
-        TOKEN_ENV.into(),
-        "--results".into(),
-        results.display().to_string(),
-        "--force".into(),
-        "--concurrency".into(),
-        case.concurrency.to_string(),
-    ];
-    args.extend(RUN_OPTIONS.iter().map(|s| (*s).to_owned()));
-    Invocation {
-        label: file_label,
-        args,
-        env: vec![(TOKEN_ENV.into(), TOKEN.into())],
-    }
+    let token = vec![(TOKEN_ENV.to_owned(), TOKEN.to_owned())];
+    Invocation::run(ctx, &file_label, input, sandbox.base_url(), token)
+        .arg(["--concurrency".to_owned(), case.concurrency.to_string()])
+        .arg(RUN_OPTIONS.iter().copied())
 }
 
 /// What the run ended with, from its summary and the sandbox's counters.

@@ -49,26 +49,9 @@ pub async fn run(ctx: &Context) -> Result<Vec<BenchRow>> {
         .with_seed(11);
     let sandbox = Sandbox::start(config).await?;
     let label = "reconcile";
-    let call = Invocation {
-        label: label.to_owned(),
-        args: vec![
-            "run".into(),
-            input.display().to_string(),
-            "--base-url".into(),
-            sandbox.base_url(),
-            "--token-env".into(),
-            TOKEN_ENV.into(),
-            "--results".into(),
-            ctx.dir
-                .join(format!("{label}.results.csv"))
-                .display()
-                .to_string(),
-            "--force".into(),
-            "--rate".into(),
-            "unlimited".into(),
-        ],
-        env: vec![(TOKEN_ENV.into(), TOKEN.into())],
-    };
+    let token = vec![(TOKEN_ENV.to_owned(), TOKEN.to_owned())];
+    let call =
+        Invocation::run(ctx, label, &input, sandbox.base_url(), token).arg(["--rate", "unlimited"]);
     let outcome = ctx.invoke(call, Some(&sandbox)).await?;
     sandbox.shutdown().await;
     Ok(vec![row(label, &outcome)])

@@ -109,28 +109,8 @@ fn run_call(
     keys: usize,
     extra: &[&str],
 ) -> Invocation {
-    let mut args = vec![
-        "run".to_owned(),
-        input.display().to_string(),
-        "--base-url".into(),
-        sandbox.base_url(),
-        "--results".into(),
-        ctx.dir
-            .join(format!("{label}.results.csv"))
-            .display()
-            .to_string(),
-        "--force".into(),
-    ];
-    for i in 0..keys {
-        args.push("--token-env".into());
-        args.push(key_name(i));
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    Invocation {
-        label: label.to_owned(),
-        args,
-        env: (0..keys).map(|i| (key_name(i), key_value(i))).collect(),
-    }
+    let keys = (0..keys).map(|i| (key_name(i), key_value(i))).collect();
+    Invocation::run(ctx, label, input, sandbox.base_url(), keys).arg(extra.iter().copied())
 }
 
 /// The figures every row shares, from one outcome.

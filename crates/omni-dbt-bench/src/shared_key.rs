@@ -172,30 +172,13 @@ fn shard_call(
     } else {
         label.replace('/', "-")
     };
-    let mut args = vec![
-        "run".to_owned(),
-        input.display().to_string(),
-        "--base-url".into(),
-        sandbox.base_url(),
-        "--token-env".into(),
-        TOKEN_ENV.into(),
-        "--results".into(),
-        ctx.dir
-            .join(format!("{file_label}.results.csv"))
-            .display()
-            .to_string(),
-        "--force".into(),
-        "--rate".into(),
-        case.rate.into(),
-    ];
+    let token = vec![(TOKEN_ENV.to_owned(), TOKEN.to_owned())];
+    let call = Invocation::run(ctx, &file_label, input, sandbox.base_url(), token)
+        .arg(["--rate", case.rate]);
     if case.processes > 1 {
-        args.push("--shard".into());
-        args.push(format!("{shard}/{}", case.processes));
-    }
-    Invocation {
-        label: file_label,
-        args,
-        env: vec![(TOKEN_ENV.into(), TOKEN.into())],
+        call.arg(["--shard".to_owned(), format!("{shard}/{}", case.processes)])
+    } else {
+        call
     }
 }
 
