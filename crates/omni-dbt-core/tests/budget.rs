@@ -49,15 +49,14 @@ async fn a_server_failing_forever_stops_being_retried_once_the_budget_is_spent()
 #[tokio::test]
 async fn a_recovered_server_earns_the_budget_back() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(last_page(vec![])))
-        .mount(&server)
-        .await;
+    mount_then(
+        &server,
+        "GET",
+        ResponseTemplate::new(503),
+        2,
+        ResponseTemplate::new(200).set_body_json(last_page(vec![])),
+    )
+    .await;
     let budget = RetryBudget::new(10);
     let client = builder(&server, "tok-budget-recovers")
         .retry_policy(fast_policy(6))

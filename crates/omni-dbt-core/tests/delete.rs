@@ -121,15 +121,14 @@ async fn a_lost_answer_then_absent_from_the_listing_is_recovered_with_one_delete
 #[tokio::test]
 async fn a_timed_out_delete_still_listed_is_sent_again() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
-        .mount(&server)
-        .await;
+    mount_then(
+        &server,
+        "DELETE",
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(3)),
+        1,
+        ResponseTemplate::new(200).set_body_json(json!({"success": true})),
+    )
+    .await;
     mount_list(&server, vec![environment_json(ENV_ID, "still_here")]).await;
     let client = builder(&server, "tok-del-timeout")
         .timeout(Duration::from_millis(150))

@@ -89,15 +89,14 @@ async fn an_error_without_a_json_body_uses_the_status_reason() {
 #[tokio::test]
 async fn a_server_error_is_retried_until_it_succeeds() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(last_page(vec![])))
-        .mount(&server)
-        .await;
+    mount_then(
+        &server,
+        "GET",
+        ResponseTemplate::new(503),
+        2,
+        ResponseTemplate::new(200).set_body_json(last_page(vec![])),
+    )
+    .await;
     let client = builder(&server, "tok-recover")
         .retry_policy(fast_policy(6))
         .build()
@@ -136,15 +135,14 @@ async fn a_5xx_on_create_is_returned_after_one_post() {
 #[tokio::test]
 async fn a_429_on_create_is_retried_because_nothing_was_applied() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(environment_json(ENV_ID, "a")))
-        .mount(&server)
-        .await;
+    mount_then(
+        &server,
+        "POST",
+        ResponseTemplate::new(429),
+        1,
+        ResponseTemplate::new(201).set_body_json(environment_json(ENV_ID, "a")),
+    )
+    .await;
     let client = client(&server, "tok-post-429");
 
     let environment = client
@@ -197,15 +195,14 @@ async fn retry_after_is_read_in_seconds_and_as_an_http_date() {
 #[tokio::test]
 async fn a_429_with_retry_after_is_retried_and_counted() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&server)
-        .await;
+    mount_then(
+        &server,
+        "GET",
+        ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+        2,
+        ResponseTemplate::new(200).set_body_json(json!([])),
+    )
+    .await;
     let client = builder(&server, "tok-429-ok")
         .retry_policy(fast_policy(3))
         .build()

@@ -148,15 +148,14 @@ async fn a_429_pauses_the_token_for_every_clone() {
 #[tokio::test]
 async fn a_429_without_retry_after_slows_the_key_for_every_clone() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&server)
-        .await;
+    mount_then(
+        &server,
+        "GET",
+        ResponseTemplate::new(429),
+        1,
+        ResponseTemplate::new(200).set_body_json(json!([])),
+    )
+    .await;
     let client = builder(&server, "tok-429-slows")
         .rate_limit("600/min".parse().unwrap())
         .build()

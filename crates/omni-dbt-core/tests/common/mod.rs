@@ -116,6 +116,25 @@ pub fn query(request: &Request, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Answers `method_name` with `first` for its first `times` requests, then with `then`.
+pub async fn mount_then(
+    server: &MockServer,
+    method_name: &str,
+    first: ResponseTemplate,
+    times: u64,
+    then: ResponseTemplate,
+) {
+    Mock::given(method(method_name))
+        .respond_with(first)
+        .up_to_n_times(times)
+        .mount(server)
+        .await;
+    Mock::given(method(method_name))
+        .respond_with(then)
+        .mount(server)
+        .await;
+}
+
 /// Answers every GET with one last page holding `records`.
 pub async fn mount_list(server: &MockServer, records: Vec<Value>) {
     Mock::given(method("GET"))
