@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::gen::{write_csv, GenSpec};
 use crate::measure::{run_measured, self_cpu, Measured};
+use crate::table::BenchRow;
 
 /// Where the bench finds the runner and writes its files.
 #[derive(Debug, Clone)]
@@ -116,6 +117,33 @@ pub struct Outcome {
     pub snapshot: Option<Snapshot>,
     /// The runner's summary, when it wrote one.
     pub summary: Option<RunSummary>,
+}
+
+impl Outcome {
+    /// The row of `scenario`, `rows` rows, with what was measured (wall time, requests the
+    /// sandbox saw, 429s, peak RSS, CPU); no target, not met, no notes yet.
+    pub fn row(&self, scenario: &str, rows: u64) -> BenchRow {
+        let wall = self.measured.wall.as_secs_f64();
+        let requests = self.snapshot.as_ref().map_or(0, |s| s.total_requests());
+        BenchRow {
+            scenario: scenario.to_owned(),
+            rows,
+            wall_s: wall,
+            rows_per_s: rows as f64 / wall.max(f64::EPSILON),
+            requests,
+            requests_per_s: requests as f64 / wall.max(f64::EPSILON),
+            ideal: None,
+            ideal_unit: "",
+            ratio: None,
+            rate_limited: self.snapshot.as_ref().map_or(0, |s| s.rate_limited),
+            peak_rss_mib: self.measured.peak_rss_kib as f64 / 1024.0,
+            runner_cpu_s: self.measured.cpu.as_secs_f64(),
+            sandbox_cpu_s: self.sandbox_cpu.as_secs_f64(),
+            target: String::new(),
+            met: false,
+            notes: String::new(),
+        }
+    }
 }
 
 impl Context {

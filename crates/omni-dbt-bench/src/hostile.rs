@@ -227,33 +227,17 @@ fn outcome_as_expected(expected: Expected, rows: u64, ending: &Ending) -> bool {
 }
 
 fn judge(case: &Case, rows: u64, outcome: &Outcome) -> BenchRow {
-    let measured = &outcome.measured;
     let ending = ending(outcome);
-    let wall = measured.wall.as_secs_f64();
-    let requests = outcome.snapshot.as_ref().map_or(0, |s| s.total_requests());
-    let peak_rss_mib = measured.peak_rss_kib as f64 / 1024.0;
-    let ended = !measured.killed_at_deadline;
-    let met = ended
-        && peak_rss_mib <= RSS_LIMIT_MIB
+    let row = outcome.row(case.label, rows);
+    let met = !outcome.measured.killed_at_deadline
+        && row.peak_rss_mib <= RSS_LIMIT_MIB
         && outcome.summary.is_some()
         && outcome_as_expected(case.expected, rows, &ending);
     BenchRow {
-        scenario: case.label.to_owned(),
-        rows,
-        wall_s: wall,
-        rows_per_s: rows as f64 / wall.max(f64::EPSILON),
-        requests,
-        requests_per_s: requests as f64 / wall.max(f64::EPSILON),
-        ideal: None,
-        ideal_unit: "",
-        ratio: None,
-        rate_limited: outcome.snapshot.as_ref().map_or(0, |s| s.rate_limited),
-        peak_rss_mib,
-        runner_cpu_s: measured.cpu.as_secs_f64(),
-        sandbox_cpu_s: outcome.sandbox_cpu.as_secs_f64(),
         target: case.expected.target(),
         met,
         notes: notes(case, outcome, &ending),
+        ..row
     }
 }
 

@@ -77,28 +77,18 @@ fn row(label: &str, outcome: &Outcome) -> BenchRow {
         format!("duplicates {}", snapshot.duplicates_created),
         format!("{created} of {ROWS} rows created"),
     ];
-    let wall_s = outcome.measured.wall.as_secs_f64();
     let met = per_row <= TARGET_PER_ROW
         && snapshot.duplicates_created == 0
         && created == ROWS
         && outcome.measured.status.success();
     BenchRow {
-        scenario: label.to_owned(),
-        rows: ROWS,
-        wall_s,
-        rows_per_s: ROWS as f64 / wall_s.max(f64::EPSILON),
-        requests,
-        requests_per_s: requests as f64 / wall_s.max(f64::EPSILON),
         ideal: Some(1.0),
         ideal_unit: "req/row",
         ratio: Some(per_row),
-        rate_limited: snapshot.rate_limited,
-        peak_rss_mib: outcome.measured.peak_rss_kib as f64 / 1024.0,
-        runner_cpu_s: outcome.measured.cpu.as_secs_f64(),
-        sandbox_cpu_s: outcome.sandbox_cpu.as_secs_f64(),
         target: format!("<= {TARGET_PER_ROW} requests/row, 0 duplicates"),
         met,
         notes: notes.join("; "),
+        ..outcome.row(label, ROWS)
     }
 }
 

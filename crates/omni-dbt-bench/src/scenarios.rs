@@ -115,7 +115,6 @@ fn run_call(
 
 /// The figures every row shares, from one outcome.
 fn base_row(scenario: &str, rows: u64, outcome: &Outcome) -> BenchRow {
-    let wall = outcome.measured.wall.as_secs_f64();
     let requests = outcome.snapshot.as_ref().map_or(0, |s| s.total_requests());
     let mut notes = Vec::new();
     if !outcome.measured.status.success() {
@@ -146,22 +145,8 @@ fn base_row(scenario: &str, rows: u64, outcome: &Outcome) -> BenchRow {
         }
     }
     BenchRow {
-        scenario: scenario.to_owned(),
-        rows,
-        wall_s: wall,
-        rows_per_s: rows as f64 / wall.max(f64::EPSILON),
-        requests,
-        requests_per_s: requests as f64 / wall.max(f64::EPSILON),
-        ideal: None,
-        ideal_unit: "",
-        ratio: None,
-        rate_limited: outcome.snapshot.as_ref().map_or(0, |s| s.rate_limited),
-        peak_rss_mib: outcome.measured.peak_rss_kib as f64 / 1024.0,
-        runner_cpu_s: outcome.measured.cpu.as_secs_f64(),
-        sandbox_cpu_s: outcome.sandbox_cpu.as_secs_f64(),
-        target: String::new(),
-        met: false,
         notes: notes.join("; "),
+        ..outcome.row(scenario, rows)
     }
 }
 

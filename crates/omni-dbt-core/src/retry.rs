@@ -296,6 +296,26 @@ mod tests {
         }
     }
 
+    /// Ten 429s, then a success: every one is retried under `policy`, spending from `budget`.
+    async fn assert_ten_rate_limits_then_a_success(policy: &RetryPolicy, budget: &RetryBudget) {
+        let calls = AtomicU32::new(0);
+        let result = run(
+            policy,
+            budget,
+            Error::is_retryable,
+            |_, _| {},
+            || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0..10 => Err(Error::RateLimited { retry_after: None }),
+                    _ => Ok(7),
+                }
+            },
+        )
+        .await;
+        assert_eq!(result.ok(), Some(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 11);
+    }
+
     #[test]
     fn full_jitter_grows_exponentially_and_is_capped() {
         let policy = RetryPolicy::default();
@@ -411,22 +431,7 @@ mod tests {
             max_elapsed: Some(Duration::from_secs(60)),
             ..fast()
         };
-        let calls = AtomicU32::new(0);
-        let result = run(
-            &policy,
-            &RetryBudget::default(),
-            Error::is_retryable,
-            |_, _| {},
-            || async {
-                match calls.fetch_add(1, Ordering::SeqCst) {
-                    0..10 => Err(Error::RateLimited { retry_after: None }),
-                    _ => Ok(7),
-                }
-            },
-        )
-        .await;
-        assert_eq!(result.ok(), Some(7));
-        assert_eq!(calls.load(Ordering::SeqCst), 11);
+        assert_ten_rate_limits_then_a_success(&policy, &RetryBudget::default()).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -537,26 +542,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn rate_limits_do_not_spend_the_budget() {
         let budget = RetryBudget::new(0);
-        let calls = AtomicU32::new(0);
         let policy = RetryPolicy {
             max_elapsed: Some(Duration::from_secs(60)),
             ..fast()
         };
-        let result = run(
-            &policy,
-            &budget,
-            Error::is_retryable,
-            |_, _| {},
-            || async {
-                match calls.fetch_add(1, Ordering::SeqCst) {
-                    0..10 => Err(Error::RateLimited { retry_after: None }),
-                    _ => Ok(7),
-                }
-            },
-        )
-        .await;
-        assert_eq!(result.ok(), Some(7));
-        assert_eq!(calls.load(Ordering::SeqCst), 11);
+        assert_ten_rate_limits_then_a_success(&policy, &budget).await;
     }
 
     #[tokio::test(start_paused = true)]
