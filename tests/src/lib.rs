@@ -990,6 +990,16 @@ pub fn sandbox_id(snapshot: &Snapshot, connection: Uuid, name: &str) -> String {
     found[0].id.to_string()
 }
 
+/// `record` is a row an interrupt stopped before it sent anything: `skipped`, `interrupted`.
+pub fn assert_skipped_by_interrupt(record: &ResultRecord) {
+    assert_eq!(record.status, "skipped", "{record:?}");
+    assert_eq!(
+        record.error_kind.as_deref(),
+        Some("interrupted"),
+        "{record:?}"
+    );
+}
+
 /// Checks that every input row has exactly one record, `created`, whose key is the row's and
 /// whose environment id is the sandbox's environment of that name, and that the sandbox made
 /// no duplicate.

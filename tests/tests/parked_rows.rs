@@ -85,12 +85,7 @@ async fn rows_parked_at_an_interrupt_are_recorded_skipped_and_adopted_by_resume(
     let interrupted = running.wait().await;
     interrupted.assert_code(130);
     for record in scenario.records_in_row_order(ROWS) {
-        assert_eq!(record.status, "skipped", "{record:?}");
-        assert_eq!(
-            record.error_kind.as_deref(),
-            Some("interrupted"),
-            "{record:?}"
-        );
+        assert_skipped_by_interrupt(&record);
     }
     assert!(
         journal_of(&scenario.results()).exists(),

@@ -71,12 +71,7 @@ async fn ctrl_c_at_3_of_16_paced_rows_stops_the_waiting_rows_at_once_and_resume_
         "rows waiting for the rate limiter stopped at once ({created} created)"
     );
     for record in by_row.iter().filter(|r| r.status != "created") {
-        assert_eq!(record.status, "skipped", "{record:?}");
-        assert_eq!(
-            record.error_kind.as_deref(),
-            Some("interrupted"),
-            "{record:?}"
-        );
+        assert_skipped_by_interrupt(record);
     }
     assert!(
         journaled_rows(&results).is_empty(),
@@ -117,12 +112,7 @@ async fn sigterm_while_listing_a_connection_that_never_answers_exits_130_recordi
 
     let records = read_results(&results);
     for record in records_by_row(&records, rows.len()) {
-        assert_eq!(record.status, "skipped", "{record:?}");
-        assert_eq!(
-            record.error_kind.as_deref(),
-            Some("interrupted"),
-            "{record:?}"
-        );
+        assert_skipped_by_interrupt(record);
     }
     assert!(!journal_of(&results).exists(), "nothing was sent");
 }
@@ -147,12 +137,7 @@ async fn rows_retrying_after_429s_stop_at_once_as_skipped_and_leave_no_intent() 
 
     let records = read_results(&results);
     for record in records_by_row(&records, rows.len()) {
-        assert_eq!(record.status, "skipped", "{record:?}");
-        assert_eq!(
-            record.error_kind.as_deref(),
-            Some("interrupted"),
-            "{record:?}"
-        );
+        assert_skipped_by_interrupt(record);
     }
     assert!(
         journaled_rows(&results).is_empty(),
